@@ -83,7 +83,6 @@ type Service struct {
 	Policy Policy
 	Params Params
 	Now    func() time.Time
-
 }
 
 // dummyHash is compared against for unknown users, so timing does not tell
