@@ -1,0 +1,263 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/cityhub/cityhub"
+)
+
+// chromiumPath is Debian's chromium; the test drives it headless.
+const chromiumPath = "/usr/bin/chromium"
+
+// TestBrowser signs in through the form in a real browser, opens every
+// page, creates a department and switches to English, failing on any
+// JavaScript exception or console error. Set CITYHUB_SCREENSHOT_DIR to keep
+// screenshots of the departments page (desktop and phone).
+func TestBrowser(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "" {
+			t.Skipf("no browser at %s (install Debian's chromium); skipped outside CI", chromiumPath)
+		}
+		t.Fatalf("no browser at %s: %v", chromiumPath, err)
+	}
+	s := newStack(t)
+	s.user("admin", nil, cityhub.RolePlatformAdmin)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	defer cancelBrowser()
+
+	// Collect script exceptions, console.error calls and error entries of
+	// the browser log (CSP violations, failed loads of assets).
+	var mu sync.Mutex
+	var problems []string
+	// refusedPage is the page that a step expects to answer 4xx (a form
+	// sent back with field errors); Chrome logs that as a network error.
+	var refusedPage string
+	report := func(format string, args ...any) {
+		mu.Lock()
+		problems = append(problems, fmt.Sprintf(format, args...))
+		mu.Unlock()
+	}
+	err := chromedp.Listen(bctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			d := ev.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil && d.Exception.Description != "" {
+				msg += " " + d.Exception.Description
+			}
+			report("JavaScript exception at %s:%d: %s", d.URL, d.LineNumber, msg)
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.ConsoleAPICalledTypeError {
+				var args []string
+				for _, a := range ev.Args {
+					args = append(args, strings.Trim(string(a.Value), `"`)+a.Description)
+				}
+				report("console.error: %s", strings.Join(args, " "))
+			}
+		case *log.EventEntryAdded:
+			if ev.Entry.Level == log.EntryLevelError {
+				mu.Lock()
+				expected := ev.Entry.Source == log.EntrySourceNetwork && refusedPage != "" && ev.Entry.URL == refusedPage
+				mu.Unlock()
+				if expected {
+					return
+				}
+				report("browser log error (%s) %s: %s", ev.Entry.Source, ev.Entry.URL, ev.Entry.Text)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("start browser: %v", err)
+	}
+
+	base := s.srv.URL
+	shotDir := os.Getenv("CITYHUB_SCREENSHOT_DIR")
+	// snap keeps a screenshot of the page when CITYHUB_SCREENSHOT_DIR is set.
+	snap := func(name string) {
+		t.Helper()
+		if shotDir == "" {
+			return
+		}
+		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(shotDir, name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(bctx, actions...); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(problems) > 0 {
+			t.Fatalf("%s: the page reported problems:\n%s", name, strings.Join(problems, "\n"))
+		}
+	}
+	text := func(name string, sel string) string {
+		t.Helper()
+		got, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("%s: read %s: %v", name, sel, err)
+		}
+		return got
+	}
+	wantText := func(name, sel, want string) {
+		t.Helper()
+		if got := text(name, sel); !strings.Contains(got, want) {
+			t.Errorf("%s: %s shows %q, want it to contain %q", name, sel, got, want)
+		}
+	}
+
+	start := time.Now()
+	step("login page", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("login-form")))
+	snap("login")
+	step("sign in",
+		chromedp.SendKeys(chromedp.ID("username"), "admin"),
+		chromedp.SendKeys(chromedp.ID("password"), testPassword),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.ID("home")),
+	)
+	wantText("home", "#home-username", "admin")
+	wantText("home", "#home-roles", "平台管理员")
+	wantText("home", "#home-version", "test")
+	snap("home")
+
+	step("departments",
+		chromedp.Navigate(base+"/departments"),
+		chromedp.WaitVisible(chromedp.ID("departments-table")),
+	)
+	wantText("departments", "#departments-table", "海曙区大数据中心")
+	wantText("departments", "#departments-table", "330203 海曙区")
+
+	code := creditCode(t, 21)
+	step("create department",
+		chromedp.SendKeys(chromedp.ID("name"), "江北区数据资源局"),
+		chromedp.SendKeys(chromedp.ID("short_name"), "江北数据"),
+		chromedp.SendKeys(chromedp.ID("credit_code"), code),
+		chromedp.SendKeys(chromedp.ID("division_code"), "330205"),
+		chromedp.SetValue(chromedp.ID("level"), "district"),
+		chromedp.SetValue(chromedp.ID("parent_id"), id(s.city.ID)),
+		chromedp.Click(chromedp.ID("department-submit")),
+		chromedp.WaitVisible(chromedp.ID("flash")),
+	)
+	wantText("create department", "#flash", "部门已创建")
+	wantText("create department", "#departments-table", "江北区数据资源局")
+	wantText("create department", "#departments-table", code)
+
+	step("departments again", chromedp.Navigate(base+"/departments"), chromedp.WaitVisible(chromedp.ID("department-create")))
+	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	dir := shotDir
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if err := os.WriteFile(filepath.Join(dir, "departments.png"), shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", filepath.Join(dir, "departments.png"))
+
+	step("users", chromedp.Navigate(base+"/users"), chromedp.WaitVisible(chromedp.ID("users-table")))
+	wantText("users", "#users-table", "admin")
+	wantText("users", "#users-scope", "全部用户")
+	snap("users")
+
+	step("tokens", chromedp.Navigate(base+"/tokens"), chromedp.WaitVisible(chromedp.ID("tokens-page")))
+	wantText("tokens", "#tokens-table", "您还没有个人令牌")
+	step("create token",
+		chromedp.SendKeys(chromedp.ID("name"), "浏览器测试"),
+		chromedp.Click(chromedp.ID("token-submit")),
+		chromedp.WaitVisible(chromedp.ID("token-secret")),
+		// app.js reveals the copy button: proof the script ran.
+		chromedp.WaitVisible(chromedp.CSS(`button[data-copy="token-secret"]`)),
+	)
+	wantText("create token", "#token-secret", cityhub.TokenPrefix)
+	snap("tokens")
+
+	step("audit", chromedp.Navigate(base+"/audit"), chromedp.WaitVisible(chromedp.ID("audit-table")))
+	wantText("audit", "#audit-table", "department.create")
+	step("verify chain",
+		chromedp.Click(chromedp.ID("verify-chain")),
+		chromedp.WaitVisible(chromedp.ID("verify-result")),
+	)
+	wantText("verify chain", "#verify-result", "审计链完整")
+	snap("audit")
+
+	step("english",
+		chromedp.Navigate(base+"/departments"),
+		chromedp.WaitVisible(chromedp.ID("departments-table")),
+		chromedp.Click(chromedp.ID("lang-switch")),
+		chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #departments-table`)),
+	)
+	wantText("english", "h1", "Departments")
+	wantText("english", "#departments-table", "Unified social credit code")
+	step("english home", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("home")))
+	wantText("english home", "h1", "Welcome")
+	wantText("english home", "#home-roles", "Platform administrator")
+	snap("home-en")
+
+	mu.Lock()
+	refusedPage = base + "/departments"
+	mu.Unlock()
+	step("refused form",
+		chromedp.Navigate(base+"/departments?lang=zh"),
+		chromedp.WaitVisible(chromedp.ID("department-form")),
+		chromedp.SendKeys(chromedp.ID("name"), "错误示例"),
+		chromedp.SendKeys(chromedp.ID("credit_code"), code[:17]+"0"),
+		chromedp.Click(chromedp.ID("department-submit")),
+		chromedp.WaitVisible(chromedp.ID("credit_code-error")),
+	)
+	wantText("refused form", "#credit_code-error", "不是有效的统一社会信用代码")
+	mu.Lock()
+	refusedPage = ""
+	mu.Unlock()
+	snap("departments-error")
+
+	if shotDir != "" {
+		step("phone",
+			chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+			chromedp.Navigate(base+"/departments"),
+			chromedp.WaitVisible(chromedp.ID("departments-table")),
+		)
+		snap("departments-phone")
+		step("phone audit", chromedp.Navigate(base+"/audit"), chromedp.WaitVisible(chromedp.ID("audit-table")))
+		snap("audit-phone")
+	}
+	t.Logf("browser walk took %s", time.Since(start).Round(time.Millisecond))
+	s.noErrorLogs()
+}

@@ -1,0 +1,170 @@
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"sort"
+	"time"
+
+	"github.com/cityhub/cityhub"
+)
+
+// langCookie remembers the chosen language.
+const langCookie = "lang"
+
+// page is what every template receives: the skeleton (user, language,
+// messages, errors) and the page's own Data.
+type page struct {
+	Lang    string
+	Title   string
+	Nav     string // the nav item to mark as current
+	User    *cityhub.User
+	CSRF    string // the session's anti-forgery value for form posts
+	Version string
+	Flash   string            // a success message
+	Error   string            // a problem with the request as a whole
+	Fields  map[string]string // per-field problems, as the domain reports them
+	Data    any
+
+	msgs map[string]string
+	url  *url.URL
+}
+
+// newPage reads the language (?lang= sets the cookie) and the signed-in
+// user, and the done= message of a post/redirect/get.
+func (c *Console) newPage(w http.ResponseWriter, r *http.Request) *page {
+	lang := defaultLang
+	if ck, err := r.Cookie(langCookie); err == nil {
+		if _, ok := messages[ck.Value]; ok {
+			lang = ck.Value
+		}
+	}
+	if q := r.URL.Query().Get("lang"); q != "" {
+		if _, ok := messages[q]; ok {
+			lang = q
+			http.SetCookie(w, &http.Cookie{Name: langCookie, Value: q, Path: "/", MaxAge: 365 * 24 * 3600,
+				HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: c.SecureCookies})
+		}
+	}
+	p := &page{Lang: lang, msgs: messages[lang], Version: c.Version, url: r.URL}
+	if u, t := cityhub.UserFrom(r.Context()); u != nil {
+		p.User = u
+		if t != nil {
+			p.CSRF = t.CSRF
+		}
+	}
+	if done := r.URL.Query().Get("done"); done != "" {
+		if msg, ok := p.msgs["done."+done]; ok {
+			p.Flash = msg
+		}
+	}
+	return p
+}
+
+// T returns the message for key in the page's language. A missing key shows
+// as itself (a unit test keeps the tables complete).
+func (p *page) T(key string) string {
+	if m, ok := p.msgs[key]; ok {
+		return m
+	}
+	return key
+}
+
+// Tf formats the message for key with args.
+func (p *page) Tf(key string, args ...any) string { return fmt.Sprintf(p.T(key), args...) }
+
+// HTMLLang is the lang attribute of the document.
+func (p *page) HTMLLang() string {
+	if p.Lang == "zh" {
+		return "zh-CN"
+	}
+	return p.Lang
+}
+
+// LangURL is the current page in another language.
+func (p *page) LangURL(lang string) string {
+	path, q := "/", url.Values{}
+	if p.url != nil {
+		path, q = p.url.Path, p.url.Query()
+	}
+	q.Del("done")
+	q.Set("lang", lang)
+	return path + "?" + q.Encode()
+}
+
+// Role, Level, Scope and Outcome name domain values in the page's language.
+func (p *page) Role(r string) string    { return p.named("role.", r) }
+func (p *page) Level(l string) string   { return p.named("level.", l) }
+func (p *page) Scope(s string) string   { return p.named("scope.", s) }
+func (p *page) Outcome(o string) string { return p.named("outcome.", o) }
+
+func (p *page) named(prefix, v string) string {
+	if m, ok := p.msgs[prefix+v]; ok {
+		return m
+	}
+	return v
+}
+
+// FieldError is the reason a field was refused, translated when it is one
+// of the common reasons.
+func (p *page) FieldError(name string) string {
+	reason, ok := p.Fields[name]
+	if !ok {
+		return ""
+	}
+	return p.reason(name, reason)
+}
+
+func (p *page) reason(field, r string) string {
+	if m, ok := p.msgs["reason."+r]; ok {
+		return m
+	}
+	if field == "credit_code" { // "check character is 'X', expected 'Y'" and the like
+		return p.Tf("reason.credit_code_invalid", r)
+	}
+	return r
+}
+
+// Invalid marks an input whose value was refused, for screen readers and CSS.
+func (p *page) Invalid(name string) template.HTMLAttr {
+	if _, ok := p.Fields[name]; !ok {
+		return ""
+	}
+	// name comes from the templates, never from the request.
+	return template.HTMLAttr(`aria-invalid="true" aria-describedby="` + template.HTMLEscapeString(name) + `-error"`)
+}
+
+type fieldProblem struct {
+	Name, Label, Reason string
+}
+
+// FieldList lists every field problem for the summary above the page.
+func (p *page) FieldList() []fieldProblem {
+	out := make([]fieldProblem, 0, len(p.Fields))
+	for name, reason := range p.Fields {
+		out = append(out, fieldProblem{Name: name, Label: p.named("field.", name), Reason: p.reason(name, reason)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Time and TimePtr format times for tables.
+func (p *page) Time(t time.Time) string { return formatTime(t) }
+
+func (p *page) TimePtr(t *time.Time) string {
+	if t == nil {
+		return p.T("common.never")
+	}
+	return formatTime(*t)
+}
+
+// divisionName names a GB/T 2260 code, "" when it is unknown.
+func divisionName(code string) string {
+	d, ok := cityhub.LookupDivision(code)
+	if !ok {
+		return ""
+	}
+	return d.Name
+}
