@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/cityhub/cityhub"
+	"github.com/cityhub/cityhub/auth"
+	"github.com/cityhub/cityhub/demo"
+	"github.com/cityhub/cityhub/httpapi"
+	"github.com/cityhub/cityhub/sqlstore"
+	"github.com/cityhub/cityhub/web"
+)
+
+func newLogger(c Config, w interface{ Write([]byte) (int, error) }) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(c.LogLevel)) // checked by Validate
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openStore opens the configured store. With writable, the audit key is
+// loaded (and made on first use) so the store can record changes.
+func openStore(ctx context.Context, c Config, log *slog.Logger, writable bool) (*sqlstore.Store, *cityhub.AuditKey, error) {
+	if err := os.MkdirAll(c.Data, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("data directory: %w", err)
+	}
+	key, err := cityhub.LoadAuditKey(c.AuditKeyPath(), writable)
+	if err != nil {
+		return nil, nil, fmt.Errorf("audit key: %w", err)
+	}
+	opts := sqlstore.Options{Logger: log.With("component", "store")}
+	if writable {
+		opts.AuditKey = key
+	}
+	s, err := sqlstore.Open(ctx, c.DSN(), opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open store %s: %w", maskDSN(c.DSN()), err)
+	}
+	return s, key, nil
+}
+
+func cmdServe(ctx context.Context, e *env) error {
+	c, args, err := e.config(true)
+	if err != nil {
+		return err
+	}
+	if len(args) > 0 {
+		return usageError{fmt.Errorf("serve takes no arguments, got %q", args)}
+	}
+	log := newLogger(c, e.stderr)
+	store, key, err := openStore(ctx, c, log, true)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	authn := auth.New(store)
+	boot := cityhub.WithActor(ctx, cityhub.Actor{Username: "system"})
+	if err := ensureAdmin(boot, store, authn, e.getenv("CITYHUB_ADMIN_PASSWORD"), e.stdout); err != nil {
+		return err
+	}
+	if c.Demo {
+		report, err := demo.Load(boot, store, authn.Hash)
+		if err != nil {
+			return fmt.Errorf("demo city: %w", err)
+		}
+		fmt.Fprint(e.stdout, report)
+	}
+
+	api := &httpapi.Server{Store: store, Auth: authn, AuditKey: key.Public(), Logger: log.With("component", "http"),
+		Metrics: httpapi.NewMetrics(), Version: version, MaxBody: c.MaxBodyBytes}
+	console := &web.Console{Store: store, Auth: authn, AuditKey: key.Public(), Logger: log.With("component", "web"),
+		Version: version, SecureCookies: c.SecureCookies}
+	mux := http.NewServeMux()
+	api.Register(mux)
+	console.Register(mux)
+
+	ln, err := net.Listen("tcp", c.HTTP)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.HTTP, err)
+	}
+	srv := &http.Server{Handler: api.Handler(mux, c.TrustProxy), ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	fmt.Fprintf(e.stdout, "cityhub %s listening on http://%s (store %s, %s)\n", version, displayAddr(ln.Addr()),
+		store.Dialect(), maskDSN(c.DSN()))
+	log.Info("serving", "addr", ln.Addr().String(), "store", store.Dialect())
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests", "timeout", c.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// displayAddr shows a wildcard listener as localhost so the URL can be opened.
+func displayAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return a.String()
+	}
+	return fmt.Sprintf("localhost:%d", tcp.Port)
+}
+
+// ensureAdmin creates the platform administrator on first start. The
+// password comes from CITYHUB_ADMIN_PASSWORD or is generated and printed once.
+func ensureAdmin(ctx context.Context, store cityhub.Store, authn *auth.Service, password string, out interface{ Write([]byte) (int, error) }) error {
+	if _, _, err := store.UserByUsername(ctx, "admin"); err == nil {
+		return nil
+	} else if cityhub.ErrorCode(err) != cityhub.ENOTFOUND {
+		return err
+	}
+	generated := password == ""
+	if generated {
+		password = randomPassword()
+	} else if err := cityhub.ValidatePassword(password); err != nil {
+		return fmt.Errorf("CITYHUB_ADMIN_PASSWORD: %w", err)
+	}
+	u := &cityhub.User{Username: "admin", DisplayName: "平台管理员", Roles: []string{cityhub.RolePlatformAdmin}}
+	if err := store.CreateUser(ctx, u, authn.Hash(password)); err != nil {
+		return fmt.Errorf("create admin: %w", err)
+	}
+	if generated {
+		fmt.Fprintf(out, "\n  Created platform administrator \"admin\" with password: %s\n  It is shown only this once; change it after signing in.\n\n", password)
+	} else {
+		fmt.Fprintln(out, "Created platform administrator \"admin\" with the password from CITYHUB_ADMIN_PASSWORD.")
+	}
+	return nil
+}
+
+func randomPassword() string {
+	const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := make([]byte, 16)
+	for i := range b {
+		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		if err != nil {
+			panic(err)
+		}
+		b[i] = alphabet[n.Int64()]
+	}
+	// Two kinds guaranteed, as the password policy wants.
+	return string(b[:8]) + "-" + string(b[8:]) + "7"
+}
+
+func cmdVersion(ctx context.Context, e *env) error {
+	c, _, err := e.config(false)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "cityhub %s\nschema (this binary): %d\n", version, sqlstore.LatestSchemaVersion())
+	if _, err := os.Stat(c.AuditKeyPath()); err != nil {
+		fmt.Fprintf(e.stdout, "store: none yet in %s\n", c.Data)
+		return nil
+	}
+	store, _, err := openStore(ctx, c, newLogger(c, e.stderr), false)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	applied, _, err := store.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "schema (store): %d on %s\n", applied, store.Dialect())
+	return nil
+}
+
+func cmdConfig(ctx context.Context, e *env) error {
+	c, _, err := e.config(true)
+	if err != nil {
+		return err
+	}
+	c.print(e.stdout)
+	return nil
+}
