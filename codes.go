@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // creditCharset is the alphabet of the unified social credit code (GB 32100):
@@ -34,8 +35,11 @@ func CreditCodeCheckChar(first17 string) (byte, error) {
 // ValidateCreditCode checks an 18-character unified social credit code,
 // checksum included. It returns a reason suitable for a field error.
 func ValidateCreditCode(code string) error {
-	if len(code) != 18 {
-		return fmt.Errorf("must be 18 characters, got %d", len([]rune(code)))
+	if n := utf8.RuneCountInString(code); n != 18 {
+		return fmt.Errorf("must be 18 characters, got %d", n)
+	}
+	if len(code) != 18 { // 18 characters, some of them not ASCII
+		return fmt.Errorf("only ASCII digits and capital letters are allowed (no full-width characters)")
 	}
 	want, err := CreditCodeCheckChar(code[:17])
 	if err != nil {

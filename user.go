@@ -126,7 +126,8 @@ func (u *User) CanViewUser(target *User) bool {
 var deptAdminGrantable = []string{RoleDeptAdmin, RoleSteward, RoleConsumer, RoleOperator}
 
 // CanManageUser reports whether u may create or change target so that it
-// ends up as described (department, roles). Nobody changes their own roles.
+// ends up as described (department, roles). Changes to oneself are the
+// caller's to refuse: nobody changes their own roles.
 func (u *User) CanManageUser(target *User) bool {
 	switch {
 	case u == nil || target == nil:

@@ -36,7 +36,7 @@ const (
 // Options configure a store.
 type Options struct {
 	// AuditKey signs the chain head on every append. A store opened without
-	// one can read but not change anything.
+	// one refuses every audited change (tools that only read use that).
 	AuditKey *cityhub.AuditKey
 	Now      func() time.Time
 	Logger   *slog.Logger
@@ -167,16 +167,20 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	for _, m := range ms {
-		var n int
-		if err := conn.QueryRowContext(ctx, s.rebind("SELECT COUNT(*) FROM schema_migrations WHERE version = ?"), m.version).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			continue
-		}
+		// Check inside the transaction: on SQLite, where no advisory lock
+		// serializes starting stores, it holds the write lock from BEGIN.
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
 			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, s.rebind("SELECT COUNT(*) FROM schema_migrations WHERE version = ?"), m.version).Scan(&n); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if n > 0 {
+			tx.Rollback()
+			continue
 		}
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 			tx.Rollback()
