@@ -13,15 +13,16 @@ import (
 
 // Error codes. Each maps to one HTTP status in httpapi.
 const (
-	EINVALID      = "invalid"      // the request is malformed or fails validation
-	ENOTFOUND     = "not_found"    // the object does not exist (or is hidden from the caller)
-	ECONFLICT     = "conflict"     // the object exists already or changed meanwhile
-	EUNAUTHORIZED = "unauthorized" // no valid credentials
-	EFORBIDDEN    = "forbidden"    // credentials valid, right missing
-	ELOCKED       = "locked"       // too many failed logins
-	ETOOLARGE     = "too_large"    // body over the limit
-	EINTERNAL     = "internal"     // a bug or a failing dependency; never shown in detail
-	EUNAVAILABLE  = "unavailable"  // a dependency is down
+	EINVALID      = "invalid"            // the request is malformed or fails validation
+	ENOTFOUND     = "not_found"          // the object does not exist (or is hidden from the caller)
+	EMETHOD       = "method_not_allowed" // the path exists, the method does not
+	ECONFLICT     = "conflict"           // the object exists already or changed meanwhile
+	EUNAUTHORIZED = "unauthorized"       // no valid credentials
+	EFORBIDDEN    = "forbidden"          // credentials valid, right missing
+	ELOCKED       = "locked"             // too many failed logins
+	ETOOLARGE     = "too_large"          // body over the limit
+	EINTERNAL     = "internal"           // a bug or a failing dependency; never shown in detail
+	EUNAVAILABLE  = "unavailable"        // a dependency is down
 )
 
 // Error is the one error type of the domain. Message is safe to show to the

@@ -19,6 +19,7 @@ var statusOf = map[string]int{
 	cityhub.EUNAUTHORIZED: http.StatusUnauthorized,
 	cityhub.EFORBIDDEN:    http.StatusForbidden,
 	cityhub.ENOTFOUND:     http.StatusNotFound,
+	cityhub.EMETHOD:       http.StatusMethodNotAllowed,
 	cityhub.ECONFLICT:     http.StatusConflict,
 	cityhub.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	cityhub.ELOCKED:       http.StatusTooManyRequests,
@@ -58,6 +59,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.Logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path,
 			"request_id", RequestID(r.Context()), "err", err)
 		s.Metrics.storeErrors.Inc()
+	case cityhub.EUNAUTHORIZED:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="cityhub"`)
 	case cityhub.ELOCKED:
 		if ra := detail.Fields["retry_after"]; ra != "" {
 			w.Header().Set("Retry-After", ra)

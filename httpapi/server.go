@@ -5,8 +5,10 @@ package httpapi
 
 import (
 	"crypto/ed25519"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/cityhub/cityhub"
 	"github.com/cityhub/cityhub/auth"
@@ -51,8 +53,28 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/openapi.json", s.openAPI)
 	// Anything else under /api/ is a JSON 404, not the web console's page.
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowedMethods(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			s.writeError(w, r, &cityhub.Error{Code: cityhub.EMETHOD,
+				Message: fmt.Sprintf("%s is not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(allow, ", "))})
+			return
+		}
 		s.writeError(w, r, cityhub.Errorf(cityhub.ENOTFOUND, "no API endpoint %s %s", r.Method, r.URL.Path))
 	})
+}
+
+// allowedMethods lists the methods that do have a route for r's path; the
+// catch-all above would otherwise hide the mux's own 405.
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/api/" && !strings.HasPrefix(pattern, "/") {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
 
 // endpoint wraps a handler with its access check and error writing.
