@@ -38,7 +38,8 @@ type Console struct {
 	AuditKey      ed25519.PublicKey // verifies the audit chain head
 	Logger        *slog.Logger
 	Version       string
-	SecureCookies bool // mark cookies Secure (serve over HTTPS)
+	SecureCookies bool           // mark cookies Secure (serve over HTTPS)
+	Location      *time.Location // the city's time zone for display; nil means the server's
 
 	pages map[string]*template.Template
 	log   *slog.Logger
@@ -421,10 +422,13 @@ func (c *Console) allDepartments(r *http.Request) ([]*cityhub.Department, error)
 	return ds, nil
 }
 
-// formatTime shows times in the server's zone with its offset, to the second.
-func formatTime(t time.Time) string {
+// formatTime shows times in the city's zone with its offset, to the second.
+func formatTime(t time.Time, loc *time.Location) string {
 	if t.IsZero() {
 		return "—"
 	}
-	return t.Local().Format("2006-01-02 15:04:05 -07:00")
+	if loc == nil {
+		loc = time.Local
+	}
+	return t.In(loc).Format("2006-01-02 15:04:05 -07:00")
 }

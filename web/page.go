@@ -30,6 +30,7 @@ type page struct {
 
 	msgs map[string]string
 	url  *url.URL
+	loc  *time.Location
 }
 
 // newPage reads the language (?lang= sets the cookie) and the signed-in
@@ -48,7 +49,7 @@ func (c *Console) newPage(w http.ResponseWriter, r *http.Request) *page {
 				HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: c.SecureCookies})
 		}
 	}
-	p := &page{Lang: lang, msgs: messages[lang], Version: c.Version, url: r.URL}
+	p := &page{Lang: lang, msgs: messages[lang], Version: c.Version, url: r.URL, loc: c.Location}
 	if u, t := cityhub.UserFrom(r.Context()); u != nil {
 		p.User = u
 		if t != nil {
@@ -151,13 +152,13 @@ func (p *page) FieldList() []fieldProblem {
 }
 
 // Time and TimePtr format times for tables.
-func (p *page) Time(t time.Time) string { return formatTime(t) }
+func (p *page) Time(t time.Time) string { return formatTime(t, p.loc) }
 
 func (p *page) TimePtr(t *time.Time) string {
 	if t == nil {
 		return p.T("common.never")
 	}
-	return formatTime(*t)
+	return formatTime(*t, p.loc)
 }
 
 // divisionName names a GB/T 2260 code, "" when it is unknown.

@@ -29,12 +29,13 @@ type Config struct {
 	SecureCookies   bool
 	MaxBodyBytes    int64
 	ShutdownTimeout time.Duration
+	TimeZone        string
 }
 
 // DefaultConfig is the embedded single-machine set-up.
 func DefaultConfig() Config {
 	return Config{HTTP: ":8080", Data: "./data", LogLevel: "info", LogFormat: "text",
-		MaxBodyBytes: 1 << 20, ShutdownTimeout: 15 * time.Second}
+		MaxBodyBytes: 1 << 20, ShutdownTimeout: 15 * time.Second, TimeZone: "Asia/Shanghai"}
 }
 
 // setting is one configurable value: its flag name (also its key in the
@@ -73,6 +74,7 @@ func settings() []setting {
 	dbSet, dbGet := str(func(c *Config) *string { return &c.DB })
 	lvSet, lvGet := str(func(c *Config) *string { return &c.LogLevel })
 	lfSet, lfGet := str(func(c *Config) *string { return &c.LogFormat })
+	tzSet, tzGet := str(func(c *Config) *string { return &c.TimeZone })
 	demoSet, demoGet := boolean(func(c *Config) *bool { return &c.Demo })
 	tpSet, tpGet := boolean(func(c *Config) *bool { return &c.TrustProxy })
 	scSet, scGet := boolean(func(c *Config) *bool { return &c.SecureCookies })
@@ -83,6 +85,7 @@ func settings() []setting {
 		mk("log-format", "text or json", false, lfSet, lfGet),
 		mk("http", "HTTP listen address (port 0 picks a free port)", true, httpSet, httpGet),
 		mk("demo", "load the demo city (idempotent)", true, demoSet, demoGet),
+		mk("timezone", "IANA time zone in which pages show times", true, tzSet, tzGet),
 		mk("trust-proxy", "take the client address from X-Forwarded-For", true, tpSet, tpGet),
 		mk("secure-cookies", "mark session cookies Secure (serve behind HTTPS)", true, scSet, scGet),
 		mk("max-body", "largest accepted JSON request body, in bytes", true,
@@ -209,6 +212,9 @@ func (c *Config) Validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format must be text or json, got %q", c.LogFormat))
+	}
+	if _, err := time.LoadLocation(c.TimeZone); err != nil {
+		errs = append(errs, fmt.Errorf("--timezone: %w", err))
 	}
 	if c.DB != "" && strings.Contains(c.DB, "://") && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
 		errs = append(errs, fmt.Errorf("--db must be a postgres:// URL or a SQLite file path, got %s", maskDSN(c.DB)))

@@ -80,8 +80,9 @@ func cmdServe(ctx context.Context, e *env) error {
 
 	api := &httpapi.Server{Store: store, Auth: authn, AuditKey: key.Public(), Logger: log.With("component", "http"),
 		Metrics: httpapi.NewMetrics(), Version: version, MaxBody: c.MaxBodyBytes}
+	loc, _ := time.LoadLocation(c.TimeZone) // checked by Validate
 	console := &web.Console{Store: store, Auth: authn, AuditKey: key.Public(), Logger: log.With("component", "web"),
-		Version: version, SecureCookies: c.SecureCookies}
+		Version: version, SecureCookies: c.SecureCookies, Location: loc}
 	mux := http.NewServeMux()
 	api.Register(mux)
 	console.Register(mux)
