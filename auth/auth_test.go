@@ -46,3 +46,14 @@ func FuzzCheckPassword(f *testing.F) {
 		CheckPassword(hash, pw)
 	})
 }
+
+// BenchmarkCheckPassword measures one login's password check at the
+// default cost: the floor of login latency and of a brute-force attempt.
+func BenchmarkCheckPassword(b *testing.B) {
+	h := HashPassword("correct horse 1", DefaultParams)
+	for b.Loop() {
+		if !CheckPassword(h, "correct horse 1") {
+			b.Fatal("mismatch")
+		}
+	}
+}
