@@ -162,10 +162,9 @@ func opened(t *testing.T, dsn string) storetest.Opened {
 	key := auditKey(t)
 	s := open(t, dsn, key)
 	return storetest.Opened{
-		Store:   s,
-		Key:     key,
-		DB:      s.DB(),
-		Dialect: s.Dialect(),
+		Store: s,
+		Key:   key,
+		Exec:  s.Exec,
 		Reopen: func(t *testing.T, key *cityhub.AuditKey) cityhub.Store {
 			t.Helper()
 			return open(t, dsn, key)

@@ -109,6 +109,12 @@ func (s *Store) Dialect() string { return s.dialect }
 // DB exposes the pool for tests and tools that inspect the raw tables.
 func (s *Store) DB() *sql.DB { return s.db }
 
+// Exec runs raw SQL written with ? placeholders in either dialect, for
+// tests and tools that reach under the store (tamper tests, schema set-up).
+func (s *Store) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return s.db.ExecContext(ctx, s.rebind(query), args...)
+}
+
 // Close closes the pool; SQLite checkpoints its WAL on the last close.
 func (s *Store) Close() error { return s.db.Close() }
 

@@ -17,18 +17,10 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/cityhub/cityhub"
-)
-
-// Dialects, as sqlstore.Store.Dialect reports them. They decide the
-// placeholders of raw SQL: "?" on SQLite, "$1" on PostgreSQL.
-const (
-	SQLite   = "sqlite"
-	Postgres = "postgres"
 )
 
 // Opened is a freshly opened, empty store for one test, with what the suite
@@ -38,10 +30,9 @@ type Opened struct {
 	Store cityhub.Store
 	// Key is the audit key Store signs chain heads with.
 	Key *cityhub.AuditKey
-	// DB is the database under Store. Tamper tests edit its tables directly.
-	DB *sql.DB
-	// Dialect is SQLite or Postgres.
-	Dialect string
+	// Exec runs raw SQL with ? placeholders on the database under Store.
+	// Tamper tests edit its tables directly.
+	Exec func(ctx context.Context, query string, args ...any) (sql.Result, error)
 	// Reopen opens another store on the same database with key; a nil key
 	// gives a store without an audit key. The opener closes it when t ends.
 	Reopen func(t *testing.T, key *cityhub.AuditKey) cityhub.Store
@@ -124,38 +115,17 @@ var adminActor = cityhub.Actor{UserID: 1, Username: "admin", ClientAddr: "192.0.
 func newEnv(t *testing.T, open Opener) *env {
 	t.Helper()
 	o := open(t)
-	if o.Store == nil || o.Key == nil || o.DB == nil || o.Reopen == nil {
+	if o.Store == nil || o.Key == nil || o.Exec == nil || o.Reopen == nil {
 		t.Fatalf("opener returned an incomplete Opened: %+v", o)
 	}
-	if o.Dialect != SQLite && o.Dialect != Postgres {
-		t.Fatalf("dialect: got %q, want %q or %q", o.Dialect, SQLite, Postgres)
-	}
 	return &env{Opened: o, ctx: cityhub.WithActor(t.Context(), adminActor)}
-}
-
-// rebind turns ? placeholders into $1, $2, … on PostgreSQL.
-func (e *env) rebind(query string) string {
-	if e.Dialect != Postgres {
-		return query
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range query {
-		if r == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // exec runs raw SQL (with ? placeholders) on the database under the store
 // and returns the number of rows affected.
 func (e *env) exec(t *testing.T, query string, args ...any) int64 {
 	t.Helper()
-	res, err := e.DB.ExecContext(e.ctx, e.rebind(query), args...)
+	res, err := e.Exec(e.ctx, query, args...)
 	if err != nil {
 		t.Fatalf("exec %q: %v", query, err)
 	}

@@ -405,7 +405,7 @@ func TestAuditCommandsDetectTampering(t *testing.T) {
 	if out, err := run(t, envFunc(), "audit", "verify", "--data", dir, "--anchor", head); err != nil {
 		t.Fatalf("verify intact chain: %v\n%s", err, out)
 	}
-	if _, err := store.DB().Exec("UPDATE audit_records SET details = '{}' WHERE seq = 3"); err != nil {
+	if _, err := store.Exec(context.Background(), "UPDATE audit_records SET details = '{}' WHERE seq = 3"); err != nil {
 		t.Fatal(err)
 	}
 	out, err = run(t, envFunc(), "audit", "verify", "--data", dir)
