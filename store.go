@@ -10,6 +10,7 @@ type Store interface {
 	TokenService
 	LoginGuard
 	AuditService
+	CatalogService
 	// Ping checks the store answers.
 	Ping(ctx context.Context) error
 	// SchemaVersion returns the applied and the latest known migration.

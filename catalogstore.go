@@ -1,0 +1,216 @@
+package cityhub
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// Classification is a node of the resource classification tree (信息资源分类):
+// 类 (1 digit), 项 (+2), 目 (+3), 细目 (+more). Codes are prefixes of their
+// children's codes. The tree is data: seeded with the guideline's categories
+// and extended by administrators.
+type Classification struct {
+	Code   string `json:"code"`
+	Name   string `json:"name"`
+	Parent string `json:"parent,omitempty"`
+	Count  int    `json:"count"` // entries classified here or below (visible to the caller)
+}
+
+// IsBaseClassification reports whether code lies under 基础信息资源 (类 1).
+func IsBaseClassification(code string) bool { return strings.HasPrefix(code, "1") }
+
+// ClassificationParent derives the parent code from the code's length.
+func ClassificationParent(code string) string {
+	switch n := len(code); {
+	case n <= 1:
+		return ""
+	case n <= 3:
+		return code[:1]
+	case n <= 6:
+		return code[:3]
+	default:
+		return code[:6]
+	}
+}
+
+// ValidateClassification checks a new node of the tree.
+func (c *Classification) Validate() error {
+	c.Code, c.Name = strings.TrimSpace(c.Code), strings.TrimSpace(c.Name)
+	f := FieldErrors{}
+	valid := c.Code != "" && strings.Trim(c.Code, "0123456789") == "" &&
+		(len(c.Code) == 1 || len(c.Code) == 3 || len(c.Code) == 6 || len(c.Code) > 6 && len(c.Code) <= 20)
+	if !valid {
+		f.Add("code", "digits: 类 1, 项 3, 目 6, 细目 7 to 20")
+	}
+	if c.Name == "" || len([]rune(c.Name)) > 100 {
+		f.Add("name", "required, at most 100 characters")
+	}
+	c.Parent = ClassificationParent(c.Code)
+	return f.Err("invalid classification")
+}
+
+// Domain is an open-data domain (开放领域) such as 交通状况. Key domains are
+// the ones the plan sets an open-rate target for.
+type Domain struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+	EN   string `json:"en"`
+	Key  bool   `json:"key"`
+}
+
+// CatalogScope says which unpublished entries a caller may see: all of
+// them, or those of some departments. Published entries are always visible.
+type CatalogScope struct {
+	All         bool
+	Departments []int64
+}
+
+// ScopeOf is the catalog scope of u.
+func ScopeOf(u *User) CatalogScope {
+	if u.CanReviewCatalog() || u.HasRole(RoleAuditor) {
+		return CatalogScope{All: true}
+	}
+	if u != nil && u.DepartmentID != nil {
+		return CatalogScope{Departments: []int64{*u.DepartmentID}}
+	}
+	return CatalogScope{}
+}
+
+// CatalogQuery is a search of the catalog.
+type CatalogQuery struct {
+	Q              string // full text: Chinese (any length) and English words
+	Classification string // code prefix
+	ProviderID     int64
+	ShareType      string
+	OpenType       string
+	Format         string
+	UpdateCycle    string
+	Domain         string
+	Tag            string
+	Status         string
+	Scope          CatalogScope
+	Sort           string // relevance (default with Q), updated (default), name, code
+	Limit          int
+	Offset         int
+	Facets         bool
+}
+
+// Facet names, as they appear in CatalogResult.Facets.
+var FacetNames = []string{"classification", "provider", "share_type", "open_type", "format", "update_cycle", "domain", "tag", "status"}
+
+// FacetValue is one value of a facet with the number of matching entries.
+type FacetValue struct {
+	Value string `json:"value"`
+	Label string `json:"label,omitempty"`
+	Count int    `json:"count"`
+}
+
+// CatalogResult is a page of search results.
+type CatalogResult struct {
+	Total   int                     `json:"total"`
+	Entries []*CatalogEntry         `json:"entries"`
+	Facets  map[string][]FacetValue `json:"facets,omitempty"`
+}
+
+// ChangeRequest asks a provider to update an entry (catalog data must be
+// updated within 15 working days of a change).
+type ChangeRequest struct {
+	ID          int64      `json:"id"`
+	EntryID     int64      `json:"entry_id"`
+	Requester   string     `json:"requester"`
+	Reason      string     `json:"reason"`
+	CreatedAt   time.Time  `json:"created_at"`
+	ResolvedAt  *time.Time `json:"resolved_at,omitempty"`
+	ResolvedVer int        `json:"resolved_version,omitempty"`
+}
+
+// StatsQuery asks for catalog statistics of one department (or city-wide
+// when ProviderID is 0) as of Now.
+type StatsQuery struct {
+	ProviderID int64
+	Now        time.Time
+	// ChangeDeadline is the creation time before which an unresolved change
+	// request is overdue (15 working days before Now, from the calendar).
+	ChangeDeadline time.Time
+}
+
+// CatalogStats measures a catalog against the plan's targets.
+type CatalogStats struct {
+	Entries        int                  `json:"entries"`
+	ByStatus       map[string]int       `json:"by_status"`
+	ShareTypes     map[string]int       `json:"share_types"`
+	OpenTypes      map[string]int       `json:"open_types"`
+	Domains        []DomainRate         `json:"domains"`
+	OverdueUpdates int                  `json:"overdue_updates"` // published entries whose data is older than their update cycle
+	OverdueChanges int                  `json:"overdue_changes"` // entries with a change request open beyond the deadline
+	Departments    []DepartmentCatalogs `json:"departments,omitempty"`
+}
+
+// DomainRate is the open rate of one domain: entries published as open ÷
+// entries that may be opened.
+type DomainRate struct {
+	Domain    string  `json:"domain"`
+	Name      string  `json:"name"`
+	Key       bool    `json:"key"`
+	Openable  int     `json:"openable"`
+	Published int     `json:"published"`
+	Rate      float64 `json:"rate"`
+}
+
+// DepartmentCatalogs is one provider's line in city-wide statistics.
+type DepartmentCatalogs struct {
+	ProviderID     int64   `json:"provider_id"`
+	Name           string  `json:"name"`
+	Entries        int     `json:"entries"`
+	Published      int     `json:"published"`
+	Openable       int     `json:"openable"`
+	PublishedOpen  int     `json:"published_open"`
+	OpenRate       float64 `json:"open_rate"`
+	OverdueUpdates int     `json:"overdue_updates"`
+	OverdueChanges int     `json:"overdue_changes"`
+}
+
+// CycleLength is how old an entry's data may get before it is overdue;
+// zero for cycles without a deadline.
+func CycleLength(cycle string) time.Duration {
+	day := 24 * time.Hour
+	switch cycle {
+	case CycleRealtime, CycleDaily:
+		return day
+	case CycleWeekly:
+		return 7 * day
+	case CycleMonthly:
+		return 31 * day
+	case CycleQuarterly:
+		return 92 * day
+	case CycleYearly:
+		return 366 * day
+	}
+	return 0
+}
+
+// CatalogService keeps the catalog. Every change appends an audit record and
+// a version in the same transaction.
+type CatalogService interface {
+	Classifications(ctx context.Context, scope CatalogScope) ([]*Classification, error)
+	CreateClassification(ctx context.Context, c *Classification) error
+	Domains(ctx context.Context) ([]*Domain, error)
+
+	// CreateEntry assigns the resource code and saves version 1 as a draft.
+	CreateEntry(ctx context.Context, e *CatalogEntry) error
+	// UpdateEntry saves a new version; it resolves open change requests.
+	UpdateEntry(ctx context.Context, e *CatalogEntry, note string) error
+	TransitionEntry(ctx context.Context, id int64, action Transition, reason string) (*CatalogEntry, error)
+	// DeleteEntry removes a draft that was never published.
+	DeleteEntry(ctx context.Context, id int64) error
+	Entry(ctx context.Context, id int64) (*CatalogEntry, error)
+	EntryByCode(ctx context.Context, code string) (*CatalogEntry, error)
+	EntryVersions(ctx context.Context, id int64) ([]*CatalogVersion, error)
+	SearchCatalog(ctx context.Context, q CatalogQuery) (*CatalogResult, error)
+	MarkDataUpdated(ctx context.Context, id int64, at time.Time) error
+
+	CreateChangeRequest(ctx context.Context, cr *ChangeRequest) error
+	ChangeRequests(ctx context.Context, entryID int64) ([]*ChangeRequest, error)
+	CatalogStats(ctx context.Context, q StatsQuery) (*CatalogStats, error)
+}
