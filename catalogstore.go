@@ -210,7 +210,46 @@ type CatalogService interface {
 	SearchCatalog(ctx context.Context, q CatalogQuery) (*CatalogResult, error)
 	MarkDataUpdated(ctx context.Context, id int64, at time.Time) error
 
+	// ImportEntries checks every row first, then writes all valid rows in one
+	// transaction: with problems, nothing unless opts.SkipInvalid.
+	ImportEntries(ctx context.Context, rows []ImportRow, opts ImportOptions) (*ImportReport, error)
+
 	CreateChangeRequest(ctx context.Context, cr *ChangeRequest) error
 	ChangeRequests(ctx context.Context, entryID int64) ([]*ChangeRequest, error)
 	CatalogStats(ctx context.Context, q StatsQuery) (*CatalogStats, error)
+}
+
+// ImportRow is one entry of a bulk import, with where it came from.
+type ImportRow struct {
+	Row   int           // first spreadsheet row of the entry (1-based), for error reports
+	Entry *CatalogEntry // Code set: keep that code (new entry) or update that entry
+}
+
+// ImportProblem is one reason a row cannot be imported.
+type ImportProblem struct {
+	Row    int    `json:"row"`
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
+}
+
+// ImportReport says what an import did. Received = Imported + Skipped, and
+// with Problems and no skipping, Imported is 0: nothing half-applies.
+type ImportReport struct {
+	Received    int             `json:"received"`
+	Created     int             `json:"created"`
+	Updated     int             `json:"updated"`
+	Skipped     int             `json:"skipped"`
+	SkippedRows []int           `json:"skipped_rows,omitempty"`
+	Problems    []ImportProblem `json:"problems,omitempty"`
+	DryRun      bool            `json:"dry_run,omitempty"`
+}
+
+// ImportOptions control a bulk import.
+type ImportOptions struct {
+	SkipInvalid bool // import the valid rows when some are invalid
+	DryRun      bool // check everything, change nothing
+	KeepStatus  bool // take each entry's status from the file (reviewers restoring a catalog)
+	// CanEdit decides per provider whether the importer may write its
+	// entries; nil allows all.
+	CanEdit func(providerID int64) bool
 }

@@ -146,9 +146,10 @@ func (s *Store) Domains(ctx context.Context) ([]*cityhub.Domain, error) {
 }
 
 // prepareEntry validates e against the tables: classification, provider,
-// domain and related codes must exist. It fills ProviderCode and
+// domain and related codes must exist (or be among known, the codes of a
+// bulk import). It fills ProviderCode and
 // ProviderName from the department.
-func (s *Store) prepareEntry(ctx context.Context, tx q, e *cityhub.CatalogEntry) error {
+func (s *Store) prepareEntry(ctx context.Context, tx q, e *cityhub.CatalogEntry, known map[string]bool) error {
 	if err := e.Validate(cityhub.IsBaseClassification(e.ClassificationCode)); err != nil {
 		return err
 	}
@@ -175,6 +176,9 @@ func (s *Store) prepareEntry(ctx context.Context, tx q, e *cityhub.CatalogEntry)
 		}
 	}
 	for _, c := range e.RelatedCodes {
+		if known[c] {
+			continue
+		}
 		if err := tx.row(ctx, "SELECT COUNT(*) FROM catalog_entries WHERE code = ?", c).Scan(&n); err != nil {
 			return err
 		}
@@ -199,35 +203,48 @@ func (s *Store) nextCode(ctx context.Context, tx q, class string) (string, error
 
 func (s *Store) CreateEntry(ctx context.Context, e *cityhub.CatalogEntry) error {
 	return s.change(ctx, "catalog.create", func(tx q) (string, any, error) {
-		if err := s.prepareEntry(ctx, tx, e); err != nil {
+		if err := s.prepareEntry(ctx, tx, e, nil); err != nil {
 			return "", nil, err
 		}
-		code, err := s.nextCode(ctx, tx, e.ClassificationCode)
-		if err != nil {
-			return "", nil, err
-		}
-		now := s.now().UTC().Truncate(time.Microsecond)
-		e.Code, e.Status, e.StatusReason, e.Version, e.EverPublished = code, cityhub.StatusDraft, "", 1, false
-		e.CreatedAt, e.UpdatedAt, e.DataUpdatedAt = now, now, nil
-		err = tx.row(ctx, `INSERT INTO catalog_entries (code, classification_code, name, provider_id, provider_code, abstract,
-			format, items, share_type, share_condition, share_method, share_basis, open_type, open_condition, open_basis,
-			update_cycle, publish_date, related_codes, tags, domain, status, status_reason, version, ever_published,
-			created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			e.Code, e.ClassificationCode, e.Name, e.ProviderID, e.ProviderCode, e.Abstract, e.Format, jsonText(e.Items),
-			e.ShareType, e.ShareCondition, e.ShareMethod, e.ShareBasis, e.OpenType, e.OpenCondition, e.OpenBasis,
-			e.UpdateCycle, e.PublishDate, jsonText(nonNilStrings(e.RelatedCodes)), jsonText(nonNilStrings(e.Tags)),
-			nullString(e.Domain), e.Status, e.StatusReason, e.Version, e.EverPublished, micros(now), micros(now)).Scan(&e.ID)
-		if err != nil {
-			return "", nil, err
-		}
-		if err := s.indexEntry(ctx, tx, e, true); err != nil {
-			return "", nil, err
-		}
-		if err := s.saveVersion(ctx, tx, e, "create", ""); err != nil {
+		e.Code, e.Status, e.StatusReason, e.EverPublished, e.DataUpdatedAt = "", cityhub.StatusDraft, "", false, nil
+		if err := s.insertEntry(ctx, tx, e, "create"); err != nil {
 			return "", nil, err
 		}
 		return entryObject(e.ID), map[string]any{"code": e.Code, "name": e.Name}, nil
 	})
+}
+
+// insertEntry writes a prepared entry as version 1, with its code (a new
+// one when e.Code is empty), index and first version.
+func (s *Store) insertEntry(ctx context.Context, tx q, e *cityhub.CatalogEntry, action string) error {
+	var err error
+	if e.Code == "" {
+		if e.Code, err = s.nextCode(ctx, tx, e.ClassificationCode); err != nil {
+			return err
+		}
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	e.Version, e.CreatedAt, e.UpdatedAt = 1, now, now
+	err = tx.row(ctx, `INSERT INTO catalog_entries (code, classification_code, name, provider_id, provider_code, abstract,
+			format, items, share_type, share_condition, share_method, share_basis, open_type, open_condition, open_basis,
+			update_cycle, publish_date, related_codes, tags, domain, status, status_reason, version, ever_published,
+			created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		e.Code, e.ClassificationCode, e.Name, e.ProviderID, e.ProviderCode, e.Abstract, e.Format, jsonText(e.Items),
+		e.ShareType, e.ShareCondition, e.ShareMethod, e.ShareBasis, e.OpenType, e.OpenCondition, e.OpenBasis,
+		e.UpdateCycle, e.PublishDate, jsonText(nonNilStrings(e.RelatedCodes)), jsonText(nonNilStrings(e.Tags)),
+		nullString(e.Domain), e.Status, e.StatusReason, e.Version, e.EverPublished, micros(now), micros(now)).Scan(&e.ID)
+	if err != nil {
+		return err
+	}
+	if e.DataUpdatedAt != nil {
+		if _, err := tx.exec(ctx, "UPDATE catalog_entries SET data_updated_at = ? WHERE id = ?", micros(*e.DataUpdatedAt), e.ID); err != nil {
+			return err
+		}
+	}
+	if err := s.indexEntry(ctx, tx, e, true); err != nil {
+		return err
+	}
+	return s.saveVersion(ctx, tx, e, action, "")
 }
 
 func nonNilStrings(s []string) []string {
@@ -312,49 +329,56 @@ func (s *Store) UpdateEntry(ctx context.Context, e *cityhub.CatalogEntry, note s
 		if err != nil {
 			return "", nil, err
 		}
-		if !old.Editable() {
-			return "", nil, cityhub.Errorf(cityhub.ECONFLICT, "the entry is %s: it cannot change while under review", old.Status)
-		}
-		if err := s.prepareEntry(ctx, tx, e); err != nil {
+		if err := s.prepareEntry(ctx, tx, e, nil); err != nil {
 			return "", nil, err
 		}
-		e.Code = old.Code
-		if e.ClassificationCode != old.ClassificationCode {
-			if old.EverPublished {
-				return "", nil, &cityhub.Error{Code: cityhub.EINVALID, Message: "invalid catalog entry", Fields: map[string]string{
-					"classification_code": "fixed once published: the resource code " + old.Code + " never changes"}}
-			}
-			if e.Code, err = s.nextCode(ctx, tx, e.ClassificationCode); err != nil {
-				return "", nil, err
-			}
-		}
-		now := s.now().UTC().Truncate(time.Microsecond)
-		e.Status, e.StatusReason, e.EverPublished = old.Status, old.StatusReason, old.EverPublished
-		e.Version, e.CreatedAt, e.UpdatedAt, e.DataUpdatedAt = old.Version+1, old.CreatedAt, now, old.DataUpdatedAt
-		_, err = tx.exec(ctx, `UPDATE catalog_entries SET code = ?, classification_code = ?, name = ?, provider_id = ?,
-			provider_code = ?, abstract = ?, format = ?, items = ?, share_type = ?, share_condition = ?, share_method = ?,
-			share_basis = ?, open_type = ?, open_condition = ?, open_basis = ?, update_cycle = ?, publish_date = ?,
-			related_codes = ?, tags = ?, domain = ?, version = ?, updated_at = ? WHERE id = ?`,
-			e.Code, e.ClassificationCode, e.Name, e.ProviderID, e.ProviderCode, e.Abstract, e.Format, jsonText(e.Items),
-			e.ShareType, e.ShareCondition, e.ShareMethod, e.ShareBasis, e.OpenType, e.OpenCondition, e.OpenBasis,
-			e.UpdateCycle, e.PublishDate, jsonText(nonNilStrings(e.RelatedCodes)), jsonText(nonNilStrings(e.Tags)),
-			nullString(e.Domain), e.Version, micros(now), e.ID)
-		if err != nil {
-			return "", nil, err
-		}
-		if err := s.indexEntry(ctx, tx, e, false); err != nil {
-			return "", nil, err
-		}
-		if err := s.saveVersion(ctx, tx, e, "update", note); err != nil {
-			return "", nil, err
-		}
-		// An update answers every open change request.
-		if _, err := tx.exec(ctx, "UPDATE catalog_change_requests SET resolved_at = ?, resolved_version = ? WHERE entry_id = ? AND resolved_at IS NULL",
-			micros(now), e.Version, e.ID); err != nil {
+		if err := s.updateEntry(ctx, tx, old, e, "update", note); err != nil {
 			return "", nil, err
 		}
 		return entryObject(e.ID), map[string]any{"version": e.Version, "changes": cityhub.Diff(old, e)}, nil
 	})
+}
+
+// updateEntry writes prepared e over old as a new version.
+func (s *Store) updateEntry(ctx context.Context, tx q, old, e *cityhub.CatalogEntry, action, note string) error {
+	var err error
+	if !old.Editable() {
+		return cityhub.Errorf(cityhub.ECONFLICT, "the entry is %s: it cannot change while under review", old.Status)
+	}
+	e.ID, e.Code = old.ID, old.Code
+	if e.ClassificationCode != old.ClassificationCode {
+		if old.EverPublished {
+			return &cityhub.Error{Code: cityhub.EINVALID, Message: "invalid catalog entry", Fields: map[string]string{
+				"classification_code": "fixed once published: the resource code " + old.Code + " never changes"}}
+		}
+		if e.Code, err = s.nextCode(ctx, tx, e.ClassificationCode); err != nil {
+			return err
+		}
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	e.Status, e.StatusReason, e.EverPublished = old.Status, old.StatusReason, old.EverPublished
+	e.Version, e.CreatedAt, e.UpdatedAt, e.DataUpdatedAt = old.Version+1, old.CreatedAt, now, old.DataUpdatedAt
+	_, err = tx.exec(ctx, `UPDATE catalog_entries SET code = ?, classification_code = ?, name = ?, provider_id = ?,
+		provider_code = ?, abstract = ?, format = ?, items = ?, share_type = ?, share_condition = ?, share_method = ?,
+		share_basis = ?, open_type = ?, open_condition = ?, open_basis = ?, update_cycle = ?, publish_date = ?,
+		related_codes = ?, tags = ?, domain = ?, version = ?, updated_at = ? WHERE id = ?`,
+		e.Code, e.ClassificationCode, e.Name, e.ProviderID, e.ProviderCode, e.Abstract, e.Format, jsonText(e.Items),
+		e.ShareType, e.ShareCondition, e.ShareMethod, e.ShareBasis, e.OpenType, e.OpenCondition, e.OpenBasis,
+		e.UpdateCycle, e.PublishDate, jsonText(nonNilStrings(e.RelatedCodes)), jsonText(nonNilStrings(e.Tags)),
+		nullString(e.Domain), e.Version, micros(now), e.ID)
+	if err != nil {
+		return err
+	}
+	if err := s.indexEntry(ctx, tx, e, false); err != nil {
+		return err
+	}
+	if err := s.saveVersion(ctx, tx, e, action, note); err != nil {
+		return err
+	}
+	// An update answers every open change request.
+	_, err = tx.exec(ctx, "UPDATE catalog_change_requests SET resolved_at = ?, resolved_version = ? WHERE entry_id = ? AND resolved_at IS NULL",
+		micros(now), e.Version, e.ID)
+	return err
 }
 
 func (s *Store) TransitionEntry(ctx context.Context, id int64, action cityhub.Transition, reason string) (*cityhub.CatalogEntry, error) {

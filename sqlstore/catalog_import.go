@@ -1,0 +1,166 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/cityhub/cityhub"
+)
+
+// ImportEntries checks every row, then writes the valid ones in one
+// transaction. A row whose code names an existing entry updates it; a new
+// code is kept (the round trip of an export), and no code gets a new one.
+func (s *Store) ImportEntries(ctx context.Context, rows []cityhub.ImportRow, opts cityhub.ImportOptions) (*cityhub.ImportReport, error) {
+	rep := &cityhub.ImportReport{Received: len(rows), DryRun: opts.DryRun}
+	err := s.change(ctx, "catalog.import", func(tx q) (string, any, error) {
+		known := map[string]bool{}
+		for _, r := range rows {
+			if r.Entry.Code != "" {
+				known[strings.TrimSpace(r.Entry.Code)] = true
+			}
+		}
+		type planned struct {
+			row cityhub.ImportRow
+			old *cityhub.CatalogEntry // nil: create
+		}
+		var plan []planned
+		seen := map[string]int{}
+		for _, r := range rows {
+			e := r.Entry
+			e.Code = strings.TrimSpace(e.Code)
+			problems := s.checkImportRow(ctx, tx, r, known, opts, seen)
+			var old *cityhub.CatalogEntry
+			if len(problems) == 0 && e.Code != "" {
+				var err error
+				old, err = scanEntry(tx.row(ctx, "SELECT "+entryColumns+entryFrom+" WHERE e.code = ?", e.Code))
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
+					return "", nil, err
+				}
+				if old != nil && !old.Editable() {
+					problems = append(problems, cityhub.ImportProblem{Row: r.Row, Field: "code",
+						Reason: "entry " + e.Code + " is under review and cannot change now"})
+				}
+				if old != nil && old.EverPublished && old.ClassificationCode != e.ClassificationCode {
+					problems = append(problems, cityhub.ImportProblem{Row: r.Row, Field: "classification_code",
+						Reason: "fixed once published: the resource code " + e.Code + " never changes"})
+				}
+			}
+			if len(problems) > 0 {
+				rep.Problems = append(rep.Problems, problems...)
+				rep.SkippedRows = append(rep.SkippedRows, r.Row)
+				continue
+			}
+			plan = append(plan, planned{r, old})
+		}
+		rep.Skipped = len(rep.SkippedRows)
+		if (rep.Skipped > 0 && !opts.SkipInvalid) || opts.DryRun {
+			if !opts.DryRun {
+				rep.Skipped, rep.SkippedRows = rep.Received, allRows(rows)
+			}
+			return "", nil, errRollback
+		}
+		for _, p := range plan {
+			e := p.row.Entry
+			status := e.Status
+			if p.old != nil {
+				if err := s.updateEntry(ctx, tx, p.old, e, "import", "bulk import"); err != nil {
+					return "", nil, err
+				}
+				rep.Updated++
+			} else {
+				e.Status, e.StatusReason, e.EverPublished = cityhub.StatusDraft, "", false
+				if opts.KeepStatus && status != "" {
+					e.Status = status
+					e.EverPublished = status == cityhub.StatusPublished || status == cityhub.StatusWithdrawn
+				}
+				if e.Code != "" {
+					if err := s.reserveCode(ctx, tx, e.Code); err != nil {
+						return "", nil, err
+					}
+				}
+				if err := s.insertEntry(ctx, tx, e, "import"); err != nil {
+					return "", nil, err
+				}
+				rep.Created++
+			}
+		}
+		return "catalog", map[string]any{"received": rep.Received, "created": rep.Created, "updated": rep.Updated,
+			"skipped_rows": rep.SkippedRows}, nil
+	})
+	if err != nil && !errors.Is(err, errRollback) {
+		return nil, err
+	}
+	sort.Slice(rep.Problems, func(i, j int) bool { return rep.Problems[i].Row < rep.Problems[j].Row })
+	return rep, nil
+}
+
+// errRollback ends an import transaction that must change nothing.
+var errRollback = errors.New("rollback")
+
+func allRows(rows []cityhub.ImportRow) []int {
+	out := make([]int, len(rows))
+	for i, r := range rows {
+		out[i] = r.Row
+	}
+	return out
+}
+
+// checkImportRow returns the problems of one row, by field.
+func (s *Store) checkImportRow(ctx context.Context, tx q, r cityhub.ImportRow, known map[string]bool,
+	opts cityhub.ImportOptions, seen map[string]int) []cityhub.ImportProblem {
+	e := r.Entry
+	var out []cityhub.ImportProblem
+	add := func(field, reason string) { out = append(out, cityhub.ImportProblem{Row: r.Row, Field: field, Reason: reason}) }
+	if e.Code != "" {
+		class, seq, ok := strings.Cut(e.Code, "/")
+		if _, err := strconv.Atoi(seq); !ok || err != nil || class == "" {
+			add("code", "not a resource code (分类码/顺序码)")
+		} else if class != e.ClassificationCode {
+			add("code", fmt.Sprintf("%s does not start with its classification %s", e.Code, e.ClassificationCode))
+		}
+		if first, dup := seen[e.Code]; dup {
+			add("code", fmt.Sprintf("also on row %d", first))
+		}
+		seen[e.Code] = r.Row
+	}
+	if opts.KeepStatus && e.Status != "" {
+		if t, ok := cityhub.TermByLabel(cityhub.Statuses, e.Status); ok {
+			e.Status = t.Code
+		} else {
+			add("status", "one of draft, submitted, approved, rejected, published, withdrawn")
+		}
+	}
+	if opts.CanEdit != nil && e.ProviderID > 0 && !opts.CanEdit(e.ProviderID) {
+		add("provider_id", "you may not write this department's catalog")
+	}
+	err := s.prepareEntry(ctx, tx, e, known)
+	var de *cityhub.Error
+	switch {
+	case errors.As(err, &de) && len(de.Fields) > 0:
+		fields := make([]string, 0, len(de.Fields))
+		for f := range de.Fields {
+			fields = append(fields, f)
+		}
+		sort.Strings(fields)
+		for _, f := range fields {
+			add(f, de.Fields[f])
+		}
+	case err != nil:
+		add("", cityhub.ErrorMessage(err))
+	}
+	return out
+}
+
+// reserveCode makes sure the classification's sequence passes an imported
+// code's 顺序码, so later codes never collide with it.
+func (s *Store) reserveCode(ctx context.Context, tx q, code string) error {
+	class, seqText, _ := strings.Cut(code, "/")
+	seq, _ := strconv.ParseInt(seqText, 10, 64)
+	_, err := tx.exec(ctx, "UPDATE classifications SET next_seq = ? WHERE code = ? AND next_seq <= ?", seq+1, class, seq)
+	return err
+}
