@@ -115,7 +115,9 @@ func (s *Store) checkImportRow(ctx context.Context, tx q, r cityhub.ImportRow, k
 	opts cityhub.ImportOptions, seen map[string]int) []cityhub.ImportProblem {
 	e := r.Entry
 	var out []cityhub.ImportProblem
-	add := func(field, reason string) { out = append(out, cityhub.ImportProblem{Row: r.Row, Field: field, Reason: reason}) }
+	add := func(field, reason string) {
+		out = append(out, cityhub.ImportProblem{Row: r.Row, Field: field, Reason: reason})
+	}
 	if e.Code != "" {
 		class, seq, ok := strings.Cut(e.Code, "/")
 		if _, err := strconv.Atoi(seq); !ok || err != nil || class == "" {
