@@ -77,6 +77,9 @@ var users = []user{
 	{"scjg.consumer", "郑华", "市市场监管局", []string{cityhub.RoleConsumer}},
 	{"cgj.operator", "冯刚", "市城管局", []string{cityhub.RoleOperator}},
 	{"haishu.steward", "何静", "海曙区大数据中心", []string{cityhub.RoleSteward}},
+	{"reviewer", "目录审核员", "市大数据管理局", []string{cityhub.RoleReviewer}},
+	{"scjg.steward", "许鹏", "市市场监管局", []string{cityhub.RoleSteward}},
+	{"cgj.steward", "高峰", "市城管局", []string{cityhub.RoleSteward}},
 }
 
 // orgCodeCheck is the check character of a GB 11714 organisation code
@@ -168,7 +171,18 @@ func Load(ctx context.Context, store cityhub.Store, hash func(string) string) (s
 		}
 		addedUsers++
 	}
+	names := map[string]string{}
+	for _, d := range departments {
+		names[d.short] = d.name
+	}
+	entries, err := loadCatalog(ctx, store, ids, names)
+	if err != nil {
+		return "", fmt.Errorf("demo catalog: %w", err)
+	}
 	var b strings.Builder
+	if entries > 0 {
+		fmt.Fprintf(&b, "Demo catalog: %d entries loaded.\n", entries)
+	}
 	fmt.Fprintf(&b, "Demo city 宁波市 (%s): %d departments, %d users (%d added now).\n", CityDivision, len(departments), len(users), added+addedUsers)
 	fmt.Fprintf(&b, "  Demo users (password %s):", Password)
 	for _, u := range users {

@@ -63,3 +63,49 @@ func TestLoadIsIdempotent(t *testing.T) {
 		t.Errorf("chain after demo load: %+v %v", rep, err)
 	}
 }
+
+func TestDemoCatalog(t *testing.T) {
+	dir := t.TempDir()
+	key, _ := cityhub.LoadAuditKey(filepath.Join(dir, "audit.key"), true)
+	ctx := cityhub.WithActor(context.Background(), cityhub.Actor{Username: "system"})
+	s, err := sqlstore.Open(ctx, filepath.Join(dir, "db"), sqlstore.Options{AuditKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := Load(ctx, s, func(string) string { return "x" }); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.SearchCatalog(ctx, cityhub.CatalogQuery{Scope: cityhub.CatalogScope{All: true}, Facets: true, Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Total < 200 {
+		t.Errorf("demo catalog: got %d entries, want a few hundred", res.Total)
+	}
+	for _, facet := range []struct {
+		name string
+		want []string
+	}{
+		{"status", []string{cityhub.StatusDraft, cityhub.StatusSubmitted, cityhub.StatusApproved, cityhub.StatusRejected, cityhub.StatusPublished}},
+		{"share_type", []string{cityhub.Unconditional, cityhub.Conditional, cityhub.NotShared}},
+		{"open_type", []string{cityhub.Unconditional, cityhub.Conditional, cityhub.NotShared}},
+		{"classification", []string{"1", "2", "3"}},
+	} {
+		got := map[string]bool{}
+		for _, v := range res.Facets[facet.name] {
+			got[v.Value] = v.Count > 0
+		}
+		for _, w := range facet.want {
+			if !got[w] {
+				t.Errorf("demo catalog facet %s lacks %s: %+v", facet.name, w, res.Facets[facet.name])
+			}
+		}
+	}
+	for _, q := range []string{"路灯", "井盖", "空气质量", "企业"} {
+		r, err := s.SearchCatalog(ctx, cityhub.CatalogQuery{Q: q, Scope: cityhub.CatalogScope{All: true}})
+		if err != nil || r.Total == 0 {
+			t.Errorf("search %q in the demo catalog: %d results, %v", q, r.Total, err)
+		}
+	}
+}

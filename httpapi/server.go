@@ -24,6 +24,11 @@ type Server struct {
 	Version   string
 	MaxBody   int64 // request body limit in bytes
 	Readiness func() error
+	// OpenRateTarget is the plan's open-rate target per key domain (0.8
+	// when zero); ChangeWorkdays the deadline for catalog change requests
+	// in working days (15 when zero).
+	OpenRateTarget float64
+	ChangeWorkdays int
 }
 
 // access says who may call a route.
@@ -94,6 +99,11 @@ func (s *Server) endpoint(rt route) http.Handler {
 
 // routes lists every endpoint of the API, with its documentation.
 func (s *Server) routes() []route {
+	return append(s.coreRoutes(), s.catalogRoutes()...)
+}
+
+// coreRoutes are the platform's own endpoints: identity, departments, audit.
+func (s *Server) coreRoutes() []route {
 	return []route{
 		{"POST", "/api/v1/auth/login", public, s.login, operation{
 			tag: "auth", summary: "Sign in with a password and receive a session token",
