@@ -119,10 +119,10 @@ func isTerm(terms []Term, code string) bool {
 
 // DataItem (信息项) is one field of a resource.
 type DataItem struct {
-	Name        string `json:"name"`                 // 信息项名称, usually Chinese
-	Code        string `json:"code,omitempty"`       // English field name, for APIs and column mapping
-	Type        string `json:"type"`                 // C N Y D T L M G B I F
-	Length      int    `json:"length,omitempty"`     // maximum length; 0 when the type has none
+	Name        string `json:"name"`             // 信息项名称, usually Chinese
+	Code        string `json:"code,omitempty"`   // English field name, for APIs and column mapping
+	Type        string `json:"type"`             // C N Y D T L M G B I F
+	Length      int    `json:"length,omitempty"` // maximum length; 0 when the type has none
 	Description string `json:"description,omitempty"`
 	Required    bool   `json:"required"`
 	PrimaryKey  bool   `json:"primary_key"`
