@@ -253,3 +253,9 @@ type ImportOptions struct {
 	// entries; nil allows all.
 	CanEdit func(providerID int64) bool
 }
+
+// CatalogSearcher answers catalog searches: the store itself, or a search
+// index that follows it.
+type CatalogSearcher interface {
+	SearchCatalog(ctx context.Context, q CatalogQuery) (*CatalogResult, error)
+}

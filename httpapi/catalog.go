@@ -160,7 +160,7 @@ func (s *Server) searchCatalog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.Store.SearchCatalog(r.Context(), cq)
+	res, err := s.searcher().SearchCatalog(r.Context(), cq)
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,15 @@ type Server struct {
 	// in working days (15 when zero).
 	OpenRateTarget float64
 	ChangeWorkdays int
+	// Search answers catalog searches (an index over the store); nil: the store.
+	Search cityhub.CatalogSearcher
+}
+
+func (s *Server) searcher() cityhub.CatalogSearcher {
+	if s.Search != nil {
+		return s.Search
+	}
+	return s.Store
 }
 
 // access says who may call a route.

@@ -78,7 +78,7 @@ func (s *Store) AppendAudit(ctx context.Context, rec *cityhub.AuditRecord) error
 		return err
 	}
 	defer tx.Rollback()
-	if err := s.appendAudit(ctx, q{s, tx}, rec); err != nil {
+	if err := s.appendAudit(ctx, q{s: s, db: tx}, rec); err != nil {
 		return err
 	}
 	return tx.Commit()

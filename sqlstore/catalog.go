@@ -244,6 +244,9 @@ func (s *Store) insertEntry(ctx context.Context, tx q, e *cityhub.CatalogEntry, 
 	if err := s.indexEntry(ctx, tx, e, true); err != nil {
 		return err
 	}
+	if err := s.touchCatalog(ctx, tx, e.ID, false); err != nil {
+		return err
+	}
 	return s.saveVersion(ctx, tx, e, action, "")
 }
 
@@ -372,6 +375,9 @@ func (s *Store) updateEntry(ctx context.Context, tx q, old, e *cityhub.CatalogEn
 	if err := s.indexEntry(ctx, tx, e, false); err != nil {
 		return err
 	}
+	if err := s.touchCatalog(ctx, tx, e.ID, false); err != nil {
+		return err
+	}
 	if err := s.saveVersion(ctx, tx, e, action, note); err != nil {
 		return err
 	}
@@ -413,6 +419,9 @@ func (s *Store) TransitionEntry(ctx context.Context, id int64, action cityhub.Tr
 		if err != nil {
 			return "", nil, err
 		}
+		if err := s.touchCatalog(ctx, tx, id, false); err != nil {
+			return "", nil, err
+		}
 		if err := s.saveVersion(ctx, tx, e, string(action), e.StatusReason); err != nil {
 			return "", nil, err
 		}
@@ -445,8 +454,10 @@ func (s *Store) DeleteEntry(ctx context.Context, id int64) error {
 				return "", nil, err
 			}
 		}
-		_, err = tx.exec(ctx, "DELETE FROM catalog_entries WHERE id = ?", id)
-		return entryObject(id), map[string]any{"code": e.Code, "name": e.Name}, err
+		if _, err = tx.exec(ctx, "DELETE FROM catalog_entries WHERE id = ?", id); err != nil {
+			return "", nil, err
+		}
+		return entryObject(id), map[string]any{"code": e.Code, "name": e.Name}, s.touchCatalog(ctx, tx, id, true)
 	})
 }
 
@@ -496,14 +507,7 @@ func (s *Store) EntryVersions(ctx context.Context, id int64) ([]*cityhub.Catalog
 }
 
 func (s *Store) MarkDataUpdated(ctx context.Context, id int64, at time.Time) error {
-	res, err := s.read().exec(ctx, "UPDATE catalog_entries SET data_updated_at = ? WHERE id = ?", micros(at), id)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return cityhub.Errorf(cityhub.ENOTFOUND, "catalog entry %d not found", id)
-	}
-	return nil
+	return s.markDataUpdated(ctx, id, micros(at))
 }
 
 func (s *Store) CreateChangeRequest(ctx context.Context, cr *cityhub.ChangeRequest) error {

@@ -254,10 +254,12 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// q binds a querier to the dialect so callers write ? placeholders.
+// q binds a querier to the dialect so callers write ? placeholders. In a
+// transaction, stamp holds the catalog change stamp it took, if any.
 type q struct {
-	s  *Store
-	db querier
+	s     *Store
+	db    querier
+	stamp *int64
 }
 
 func (x q) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
@@ -271,7 +273,7 @@ func (x q) row(ctx context.Context, query string, args ...any) *sql.Row {
 }
 
 // read is for queries outside a transaction.
-func (s *Store) read() q { return q{s, s.db} }
+func (s *Store) read() q { return q{s: s, db: s.db} }
 
 // change runs fn in a transaction and appends the audit record of the
 // change in the same transaction: a change without its record never commits.
@@ -285,7 +287,7 @@ func (s *Store) change(ctx context.Context, action string, fn func(tx q) (object
 		return s.translate(err)
 	}
 	defer tx.Rollback()
-	t := q{s, tx}
+	t := q{s: s, db: tx, stamp: new(int64)}
 	object, details, err := fn(t)
 	if err != nil {
 		return s.translate(err)

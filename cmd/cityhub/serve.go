@@ -14,6 +14,7 @@ import (
 
 	"github.com/cityhub/cityhub"
 	"github.com/cityhub/cityhub/auth"
+	"github.com/cityhub/cityhub/catalogindex"
 	"github.com/cityhub/cityhub/demo"
 	"github.com/cityhub/cityhub/httpapi"
 	"github.com/cityhub/cityhub/sqlstore"
@@ -78,8 +79,21 @@ func cmdServe(ctx context.Context, e *env) error {
 		fmt.Fprint(e.stdout, report)
 	}
 
+	// The catalog's search index builds in the background; until it is
+	// ready the store answers searches.
+	index := catalogindex.New(store)
+	index.Start(ctx)
+	go func() {
+		start := time.Now()
+		<-index.Ready()
+		if err := index.Err(); err != nil {
+			log.Error("catalog search index", "err", err)
+			return
+		}
+		log.Info("catalog search index ready", "entries", index.Len(), "took", time.Since(start).Round(time.Millisecond))
+	}()
 	api := &httpapi.Server{Store: store, Auth: authn, AuditKey: key.Public(), Logger: log.With("component", "http"),
-		Metrics: httpapi.NewMetrics(), Version: version, MaxBody: c.MaxBodyBytes}
+		Metrics: httpapi.NewMetrics(), Version: version, MaxBody: c.MaxBodyBytes, Search: index}
 	loc, _ := time.LoadLocation(c.TimeZone) // checked by Validate
 	console := &web.Console{Store: store, Auth: authn, AuditKey: key.Public(), Logger: log.With("component", "web"),
 		Version: version, SecureCookies: c.SecureCookies, Location: loc}

@@ -85,3 +85,20 @@ CREATE INDEX catalog_change_requests_open ON catalog_change_requests (resolved_a
 -- phrase queries match Chinese substrings of any length.
 ALTER TABLE catalog_entries ADD COLUMN search tsvector NOT NULL DEFAULT to_tsvector('simple', '');
 CREATE INDEX catalog_entries_search ON catalog_entries USING gin (search);
+
+-- Change stamps for search indexes kept outside the database (one per
+-- node): every catalog write takes the next stamp and marks the entries it
+-- touched with it; deletions are remembered with theirs. An index catches up
+-- by reading what changed after the stamp it has.
+ALTER TABLE catalog_entries ADD COLUMN stamp BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX catalog_entries_stamp ON catalog_entries (stamp);
+CREATE TABLE catalog_state (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    stamp BIGINT  NOT NULL
+);
+INSERT INTO catalog_state (id, stamp) VALUES (1, 0);
+CREATE TABLE catalog_deletions (
+    stamp    BIGINT NOT NULL,
+    entry_id BIGINT NOT NULL
+);
+CREATE INDEX catalog_deletions_stamp ON catalog_deletions (stamp);

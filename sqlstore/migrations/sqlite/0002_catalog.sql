@@ -84,3 +84,20 @@ CREATE INDEX catalog_change_requests_open ON catalog_change_requests (resolved_a
 -- (cityhub.SearchIndexText), so the unicode61 tokenizer only splits on
 -- spaces and phrase queries match Chinese substrings of any length.
 CREATE VIRTUAL TABLE catalog_search USING fts5 (name, body, items, tags, tokenize = 'unicode61 remove_diacritics 0');
+
+-- Change stamps for search indexes kept outside the database (one per
+-- node): every catalog write takes the next stamp and marks the entries it
+-- touched with it; deletions are remembered with theirs. An index catches up
+-- by reading what changed after the stamp it has.
+ALTER TABLE catalog_entries ADD COLUMN stamp BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX catalog_entries_stamp ON catalog_entries (stamp);
+CREATE TABLE catalog_state (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    stamp BIGINT  NOT NULL
+);
+INSERT INTO catalog_state (id, stamp) VALUES (1, 0);
+CREATE TABLE catalog_deletions (
+    stamp    BIGINT NOT NULL,
+    entry_id BIGINT NOT NULL
+);
+CREATE INDEX catalog_deletions_stamp ON catalog_deletions (stamp);

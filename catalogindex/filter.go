@@ -1,0 +1,139 @@
+package catalogindex
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"github.com/cityhub/cityhub"
+)
+
+const none = -1 // a filter that is not set
+
+// filter is a query's conditions with values turned into dictionary ids.
+type filter struct {
+	all         bool
+	departments []int64
+	published   int64
+	class       string
+	provider    int64
+	status      int64
+	share       int64
+	open        int64
+	format      int64
+	cycle       int64
+	domain      int64
+	tag         int64
+}
+
+// compile resolves q's filter values; ok is false when a value is held by no
+// entry, so nothing can match.
+func (x *Index) compile(q cityhub.CatalogQuery) (filter, bool) {
+	f := filter{all: q.Scope.All, departments: q.Scope.Departments, class: q.Classification, provider: q.ProviderID,
+		published: none, status: none, share: none, open: none, format: none, cycle: none, domain: none, tag: none}
+	if id, ok := x.status.lookup(cityhub.StatusPublished); ok {
+		f.published = int64(id)
+	}
+	ok := true
+	set := func(dst *int64, d *dict, v string) {
+		if v == "" {
+			return
+		}
+		id, found := d.lookup(v)
+		if !found {
+			ok = false
+		}
+		*dst = int64(id)
+	}
+	set(&f.status, &x.status, q.Status)
+	set(&f.share, &x.share, q.ShareType)
+	set(&f.open, &x.open, q.OpenType)
+	set(&f.format, &x.format, q.Format)
+	set(&f.cycle, &x.cycle, q.UpdateCycle)
+	set(&f.domain, &x.domain, q.Domain)
+	set(&f.tag, &x.tags, q.Tag)
+	return f, ok
+}
+
+func (f *filter) accepts(d *doc) bool {
+	if !f.all && int64(d.status) != f.published && !slices.Contains(f.departments, d.provider) {
+		return false
+	}
+	eq := func(want int64, got uint32) bool { return want == none || want == int64(got) }
+	if !eq(f.status, d.status) || !eq(f.share, d.share) || !eq(f.open, d.open) || !eq(f.format, d.format) ||
+		!eq(f.cycle, d.cycle) || !eq(f.domain, d.domain) {
+		return false
+	}
+	if f.provider > 0 && d.provider != f.provider {
+		return false
+	}
+	if f.class != "" && !strings.HasPrefix(d.class, f.class) {
+		return false
+	}
+	return f.tag == none || slices.Contains(d.tags, uint32(f.tag))
+}
+
+// facetCounts tallies the matching documents by each facet's values.
+type facetCounts struct {
+	status, share, open, format, cycle, domain, tags, provider, class []int
+}
+
+func (x *Index) newFacetCounts() *facetCounts {
+	return &facetCounts{status: make([]int, len(x.status.vals)), share: make([]int, len(x.share.vals)),
+		open: make([]int, len(x.open.vals)), format: make([]int, len(x.format.vals)), cycle: make([]int, len(x.cycle.vals)),
+		domain: make([]int, len(x.domain.vals)), tags: make([]int, len(x.tags.vals)),
+		provider: make([]int, len(x.provs.vals)), class: make([]int, len(x.classes.vals))}
+}
+
+func (c *facetCounts) count(d *doc) {
+	c.status[d.status]++
+	c.share[d.share]++
+	c.open[d.open]++
+	c.format[d.format]++
+	c.cycle[d.cycle]++
+	c.domain[d.domain]++
+	for _, t := range d.tags {
+		c.tags[t]++
+	}
+	c.provider[d.prov]++
+	// The facet shows 类 and 项; deeper codes count at both.
+	c.class[d.class1]++
+	if d.class3 != d.class1 {
+		c.class[d.class3]++
+	}
+}
+
+// values lists each facet's values, most frequent first, at most 50.
+func (c *facetCounts) values(x *Index) map[string][]cityhub.FacetValue {
+	fromDict := func(counts []int, d *dict) []cityhub.FacetValue {
+		var out []cityhub.FacetValue
+		for id, n := range counts {
+			if n > 0 && d.vals[id] != "" {
+				out = append(out, cityhub.FacetValue{Value: d.vals[id], Count: n})
+			}
+		}
+		return out
+	}
+	out := map[string][]cityhub.FacetValue{
+		"classification": fromDict(c.class, &x.classes), "provider": fromDict(c.provider, &x.provs),
+		"share_type": fromDict(c.share, &x.share), "open_type": fromDict(c.open, &x.open),
+		"format": fromDict(c.format, &x.format), "update_cycle": fromDict(c.cycle, &x.cycle),
+		"domain": fromDict(c.domain, &x.domain), "tag": fromDict(c.tags, &x.tags), "status": fromDict(c.status, &x.status),
+	}
+	for name, vals := range out {
+		slices.SortFunc(vals, func(a, b cityhub.FacetValue) int {
+			if a.Count != b.Count {
+				return b.Count - a.Count
+			}
+			return cmp.Compare(a.Value, b.Value)
+		})
+		if len(vals) > 50 {
+			vals = vals[:50]
+		}
+		if vals == nil {
+			vals = []cityhub.FacetValue{}
+		}
+		out[name] = vals
+	}
+	return out
+}
