@@ -232,8 +232,9 @@ type ImportProblem struct {
 	Reason string `json:"reason"`
 }
 
-// ImportReport says what an import did. Received = Imported + Skipped, and
-// with Problems and no skipping, Imported is 0: nothing half-applies.
+// ImportReport says what an import did (or, on a dry run, would do).
+// Received = Created + Updated + Skipped; with problems and no skipping,
+// every row is skipped: nothing half-applies.
 type ImportReport struct {
 	Received    int             `json:"received"`
 	Created     int             `json:"created"`

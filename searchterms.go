@@ -8,9 +8,12 @@ import (
 // isCJK reports whether r is written without spaces between words (Han,
 // kana, Hangul): such runs are indexed as overlapping bigrams, so any
 // two-character word (路灯, 井盖) is found, which a trigram index misses.
+// Only letters count: the scripts also hold symbols (radicals ⺛, circled
+// and squared signs) that FTS5 drops and PostgreSQL ignores, so terms made
+// of them would match differently in the two stores.
 func isCJK(r rune) bool {
-	return unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) ||
-		unicode.Is(unicode.Katakana, r) || unicode.Is(unicode.Hangul, r)
+	return unicode.IsLetter(r) && (unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) ||
+		unicode.Is(unicode.Katakana, r) || unicode.Is(unicode.Hangul, r))
 }
 
 // SearchTerms splits text into the terms the catalog index stores, in

@@ -61,6 +61,7 @@ func BenchmarkSearch(b *testing.B) {
 		{"zh-2char", cityhub.CatalogQuery{Q: "路灯", Scope: scope, Limit: 20}},
 		{"english", cityhub.CatalogQuery{Q: "street light", Scope: scope, Limit: 20}},
 		{"browse", cityhub.CatalogQuery{Scope: scope, Limit: 20}},
+		{"browse-offset-2000", cityhub.CatalogQuery{Scope: scope, Limit: 20, Offset: 2000}},
 		{"browse-facets", cityhub.CatalogQuery{Scope: scope, Limit: 20, Facets: true}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {

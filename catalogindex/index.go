@@ -122,6 +122,11 @@ type Index struct {
 	classes dict
 	refresh sync.Mutex // one catch-up at a time
 
+	// rank is each slot's place in the default order (newest first): a
+	// small dense array, so ordering hits compares integers instead of
+	// reaching into scattered documents.
+	rank []uint32
+
 	loading sync.Once     // the first, full build
 	loaded  chan struct{} // closed when the first build is done
 	loadErr error
@@ -214,8 +219,29 @@ func (x *Index) Refresh(ctx context.Context) error {
 		x.remove(e.ID)
 		x.add(e)
 	}
+	if len(changed)+len(deleted) > 0 || since == 0 {
+		x.rankByUpdated()
+	}
 	x.stamp = max(stamp, 1) // 1: loaded, even when the catalog never changed
 	return nil
+}
+
+func (x *Index) rankByUpdated() {
+	order := make([]uint32, 0, len(x.slot))
+	for _, s := range x.slot {
+		order = append(order, s)
+	}
+	slices.SortFunc(order, func(a, b uint32) int {
+		da, db := &x.docs[a], &x.docs[b]
+		if c := cmp.Compare(db.updated, da.updated); c != 0 {
+			return c
+		}
+		return cmp.Compare(db.id, da.id)
+	})
+	x.rank = slices.Grow(x.rank[:0], len(x.docs))[:len(x.docs)]
+	for i, s := range order {
+		x.rank[s] = uint32(i)
+	}
 }
 
 func (x *Index) remove(id int64) {
@@ -342,11 +368,8 @@ func (x *Index) search(q cityhub.CatalogQuery) ([]int64, *cityhub.CatalogResult)
 	if fc != nil {
 		res.Facets = fc.values(x)
 	}
-	limit, offset := q.Limit, q.Offset
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
-	if offset >= len(kept) || offset < 0 {
+	limit, offset := pageOf(q)
+	if offset >= len(kept) {
 		return nil, res
 	}
 	less := x.order(q)
@@ -356,6 +379,15 @@ func (x *Index) search(q cityhub.CatalogQuery) ([]int64, *cityhub.CatalogResult)
 		ids = append(ids, x.docs[h.slot].id)
 	}
 	return ids, res
+}
+
+// pageOf clamps a query's page as the store does.
+func pageOf(q cityhub.CatalogQuery) (limit, offset int) {
+	limit, offset = q.Limit, max(q.Offset, 0)
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	return limit, offset
 }
 
 // match finds the documents holding every term of every phrase, scoring
@@ -411,13 +443,7 @@ func sortSearch(s []uint32, v uint32) int {
 
 // order returns the comparison of the requested sort.
 func (x *Index) order(q cityhub.CatalogQuery) func(a, b hit) bool {
-	byUpdated := func(a, b hit) bool {
-		da, db := &x.docs[a.slot], &x.docs[b.slot]
-		if da.updated != db.updated {
-			return da.updated > db.updated
-		}
-		return da.id > db.id
-	}
+	byUpdated := func(a, b hit) bool { return x.rank[a.slot] < x.rank[b.slot] }
 	switch {
 	case q.Sort == "name":
 		return func(a, b hit) bool {

@@ -225,6 +225,8 @@ func (s *Store) insertEntry(ctx context.Context, tx q, e *cityhub.CatalogEntry, 
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	e.Version, e.CreatedAt, e.UpdatedAt = 1, now, now
+	// As stored and read back: empty lists, not null.
+	e.RelatedCodes, e.Tags = nonNilStrings(e.RelatedCodes), nonNilStrings(e.Tags)
 	err = tx.row(ctx, `INSERT INTO catalog_entries (code, classification_code, name, provider_id, provider_code, abstract,
 			format, items, share_type, share_condition, share_method, share_basis, open_type, open_condition, open_basis,
 			update_cycle, publish_date, related_codes, tags, domain, status, status_reason, version, ever_published,
@@ -354,6 +356,13 @@ func (s *Store) updateEntry(ctx context.Context, tx q, old, e *cityhub.CatalogEn
 			return &cityhub.Error{Code: cityhub.EINVALID, Message: "invalid catalog entry", Fields: map[string]string{
 				"classification_code": "fixed once published: the resource code " + old.Code + " never changes"}}
 		}
+		// A new code would leave the entries naming the old one dangling.
+		if refs, err := s.referencing(ctx, tx, old.Code); err != nil {
+			return err
+		} else if refs > 0 {
+			return &cityhub.Error{Code: cityhub.EINVALID, Message: "invalid catalog entry", Fields: map[string]string{
+				"classification_code": fmt.Sprintf("%d entries name %s as a related resource: its code cannot change", refs, old.Code)}}
+		}
 		if e.Code, err = s.nextCode(ctx, tx, e.ClassificationCode); err != nil {
 			return err
 		}
@@ -361,6 +370,10 @@ func (s *Store) updateEntry(ctx context.Context, tx q, old, e *cityhub.CatalogEn
 	now := s.now().UTC().Truncate(time.Microsecond)
 	e.Status, e.StatusReason, e.EverPublished = old.Status, old.StatusReason, old.EverPublished
 	e.Version, e.CreatedAt, e.UpdatedAt, e.DataUpdatedAt = old.Version+1, old.CreatedAt, now, old.DataUpdatedAt
+	e.RelatedCodes, e.Tags = nonNilStrings(e.RelatedCodes), nonNilStrings(e.Tags)
+	if e.PublishDate == "" && old.EverPublished {
+		e.PublishDate = old.PublishDate // set on publication; an update leaving it out keeps it
+	}
 	_, err = tx.exec(ctx, `UPDATE catalog_entries SET code = ?, classification_code = ?, name = ?, provider_id = ?,
 		provider_code = ?, abstract = ?, format = ?, items = ?, share_type = ?, share_condition = ?, share_method = ?,
 		share_basis = ?, open_type = ?, open_condition = ?, open_basis = ?, update_cycle = ?, publish_date = ?,
@@ -459,6 +472,13 @@ func (s *Store) DeleteEntry(ctx context.Context, id int64) error {
 		}
 		return entryObject(id), map[string]any{"code": e.Code, "name": e.Name}, s.touchCatalog(ctx, tx, id, true)
 	})
+}
+
+// referencing counts the entries that name code as a related resource.
+func (s *Store) referencing(ctx context.Context, tx q, code string) (int, error) {
+	var refs int
+	err := tx.row(ctx, "SELECT COUNT(*) FROM catalog_entries WHERE related_codes LIKE ?", `%"`+code+`"%`).Scan(&refs)
+	return refs, err
 }
 
 func (s *Store) Entry(ctx context.Context, id int64) (*cityhub.CatalogEntry, error) {
@@ -593,7 +613,7 @@ func (s *Store) SearchCatalog(ctx context.Context, cq cityhub.CatalogQuery) (*ci
 		return &cityhub.CatalogResult{Entries: []*cityhub.CatalogEntry{}}, nil
 	}
 	if cq.Classification != "" {
-		w.add("e.classification_code LIKE ?", strings.Trim(cq.Classification, "%_")+"%")
+		w.add(`e.classification_code LIKE ? ESCAPE '\'`, strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(cq.Classification)+"%")
 	}
 	for _, f := range []struct{ col, val string }{{"e.share_type", cq.ShareType}, {"e.open_type", cq.OpenType},
 		{"e.format", cq.Format}, {"e.update_cycle", cq.UpdateCycle}, {"e.domain", cq.Domain}, {"e.status", cq.Status}} {
@@ -738,7 +758,9 @@ func (s *Store) CatalogStats(ctx context.Context, sq cityhub.StatsQuery) (*cityh
 			cutoffs = append(cutoffs, micros(sq.Now.Add(-d)))
 		}
 	}
-	overdue += " ELSE 0 END THEN 1 ELSE 0 END"
+	// ELSE 0 would type the cutoffs as integer on PostgreSQL, which
+	// microseconds overflow: keep the CASE bigint.
+	overdue += " ELSE CAST(0 AS BIGINT) END THEN 1 ELSE 0 END"
 	rows, err := s.read().query(ctx, `SELECT e.provider_id, COALESCE(d.name, ''), e.status, e.share_type, e.open_type,
 		COALESCE(e.domain, ''), `+overdue+`, COUNT(*) FROM catalog_entries e LEFT JOIN departments d ON d.id = e.provider_id`+
 		w.String()+` GROUP BY 1, 2, 3, 4, 5, 6, 7`, append(cutoffs, w.args...)...)

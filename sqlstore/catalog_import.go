@@ -57,12 +57,66 @@ func (s *Store) ImportEntries(ctx context.Context, rows []cityhub.ImportRow, opt
 			}
 			plan = append(plan, planned{r, old})
 		}
+		// A row naming the code of a row that is not imported would point
+		// nowhere: it is skipped too, and so are the rows naming it.
+		for {
+			importable := map[string]bool{}
+			for _, p := range plan {
+				importable[p.row.Entry.Code] = true
+			}
+			kept := make([]planned, 0, len(plan))
+			for _, p := range plan {
+				missing := ""
+				for _, c := range p.row.Entry.RelatedCodes {
+					if !known[c] || importable[c] {
+						continue
+					}
+					var n int
+					if err := tx.row(ctx, "SELECT COUNT(*) FROM catalog_entries WHERE code = ?", c).Scan(&n); err != nil {
+						return "", nil, err
+					}
+					if n == 0 {
+						missing = c
+						break
+					}
+				}
+				if missing == "" {
+					kept = append(kept, p)
+					continue
+				}
+				rep.Problems = append(rep.Problems, cityhub.ImportProblem{Row: p.row.Row, Field: "related_codes",
+					Reason: fmt.Sprintf("names %s, whose row %d cannot be imported", missing, seen[missing])})
+				rep.SkippedRows = append(rep.SkippedRows, p.row.Row)
+			}
+			if len(kept) == len(plan) {
+				break
+			}
+			plan = kept
+		}
+		sort.Ints(rep.SkippedRows)
 		rep.Skipped = len(rep.SkippedRows)
 		if (rep.Skipped > 0 && !opts.SkipInvalid) || opts.DryRun {
-			if !opts.DryRun {
+			if opts.DryRun {
+				// Say what the import would do.
+				for _, p := range plan {
+					if p.old != nil {
+						rep.Updated++
+					} else {
+						rep.Created++
+					}
+				}
+			} else {
 				rep.Skipped, rep.SkippedRows = rep.Received, allRows(rows)
 			}
 			return "", nil, errRollback
+		}
+		// Kept codes first, so that no row without a code takes one of them.
+		for _, p := range plan {
+			if p.old == nil && p.row.Entry.Code != "" {
+				if err := s.reserveCode(ctx, tx, p.row.Entry.Code); err != nil {
+					return "", nil, err
+				}
+			}
 		}
 		for _, p := range plan {
 			e := p.row.Entry
@@ -77,11 +131,6 @@ func (s *Store) ImportEntries(ctx context.Context, rows []cityhub.ImportRow, opt
 				if opts.KeepStatus && status != "" {
 					e.Status = status
 					e.EverPublished = status == cityhub.StatusPublished || status == cityhub.StatusWithdrawn
-				}
-				if e.Code != "" {
-					if err := s.reserveCode(ctx, tx, e.Code); err != nil {
-						return "", nil, err
-					}
 				}
 				if err := s.insertEntry(ctx, tx, e, "import"); err != nil {
 					return "", nil, err
@@ -120,8 +169,9 @@ func (s *Store) checkImportRow(ctx context.Context, tx q, r cityhub.ImportRow, k
 	}
 	if e.Code != "" {
 		class, seq, ok := strings.Cut(e.Code, "/")
-		if _, err := strconv.Atoi(seq); !ok || err != nil || class == "" {
-			add("code", "not a resource code (分类码/顺序码)")
+		n, err := strconv.ParseInt(seq, 10, 64)
+		if !ok || err != nil || class == "" || strings.Trim(seq, "0123456789") != "" || len(seq) > 10 || n > maxSeq {
+			add("code", "not a resource code (分类码/顺序码, the 顺序码 at most 999999999)")
 		} else if class != e.ClassificationCode {
 			add("code", fmt.Sprintf("%s does not start with its classification %s", e.Code, e.ClassificationCode))
 		}
@@ -157,6 +207,10 @@ func (s *Store) checkImportRow(ctx context.Context, tx q, r cityhub.ImportRow, k
 	}
 	return out
 }
+
+// maxSeq is the largest 顺序码 an import may keep: next_seq is a 32-bit
+// INTEGER on PostgreSQL, and the codes after it must still fit.
+const maxSeq = 999_999_999
 
 // reserveCode makes sure the classification's sequence passes an imported
 // code's 顺序码, so later codes never collide with it.

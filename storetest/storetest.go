@@ -93,6 +93,7 @@ func Run(t *testing.T, open Opener) {
 			{"ConcurrentAppends", testConcurrentAppends},
 			{"ConcurrentAppendsTwoStores", testConcurrentAppendsTwoStores},
 		}},
+		{"Catalog", catalogTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
