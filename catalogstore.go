@@ -260,3 +260,37 @@ type ImportOptions struct {
 type CatalogSearcher interface {
 	SearchCatalog(ctx context.Context, q CatalogQuery) (*CatalogResult, error)
 }
+
+// CatalogPolicy holds the configurable targets the catalog is measured
+// against (keep deadlines configurable: 《政务数据共享条例》 refines them).
+type CatalogPolicy struct {
+	OpenRateTarget float64 // per key domain, as a fraction; 0.8 when zero
+	ChangeWorkdays int     // working days to act on a change request; 15 when zero
+}
+
+// Target is the open-rate target in force.
+func (p CatalogPolicy) Target() float64 {
+	if p.OpenRateTarget > 0 {
+		return p.OpenRateTarget
+	}
+	return 0.8
+}
+
+// Workdays is the change-request deadline in working days.
+func (p CatalogPolicy) Workdays() int {
+	if p.ChangeWorkdays > 0 {
+		return p.ChangeWorkdays
+	}
+	return 15
+}
+
+// ChangeDeadline is the creation time before which an open change request
+// is overdue at now, by the shipped working-day calendar.
+func (p CatalogPolicy) ChangeDeadline(now time.Time) time.Time {
+	return ChinaCalendar().AddWorkdays(now, -p.Workdays())
+}
+
+// StatsQuery is the statistics query for a provider (0: city-wide) at now.
+func (p CatalogPolicy) StatsQuery(providerID int64, now time.Time) StatsQuery {
+	return StatsQuery{ProviderID: providerID, Now: now, ChangeDeadline: p.ChangeDeadline(now)}
+}

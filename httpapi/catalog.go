@@ -394,27 +394,12 @@ type statsView struct {
 
 // CatalogStats computes statistics as of now with the working-day calendar.
 func (s *Server) CatalogStats(r *http.Request, providerID int64) (*statsView, error) {
-	now := time.Now()
-	deadline := cityhub.ChinaCalendar().AddWorkdays(now, -s.changeWorkdays())
-	st, err := s.Store.CatalogStats(r.Context(), cityhub.StatsQuery{ProviderID: providerID, Now: now, ChangeDeadline: deadline})
+	q := s.Policy.StatsQuery(providerID, time.Now())
+	st, err := s.Store.CatalogStats(r.Context(), q)
 	if err != nil {
 		return nil, err
 	}
-	return &statsView{CatalogStats: st, OpenRateTarget: s.openRateTarget(), ChangeDeadline: deadline, AsOf: now}, nil
-}
-
-func (s *Server) openRateTarget() float64 {
-	if s.OpenRateTarget > 0 {
-		return s.OpenRateTarget
-	}
-	return 0.8
-}
-
-func (s *Server) changeWorkdays() int {
-	if s.ChangeWorkdays > 0 {
-		return s.ChangeWorkdays
-	}
-	return 15
+	return &statsView{CatalogStats: st, OpenRateTarget: s.Policy.Target(), ChangeDeadline: q.ChangeDeadline, AsOf: q.Now}, nil
 }
 
 func (s *Server) catalogStats(w http.ResponseWriter, r *http.Request) error {

@@ -24,11 +24,8 @@ type Server struct {
 	Version   string
 	MaxBody   int64 // request body limit in bytes
 	Readiness func() error
-	// OpenRateTarget is the plan's open-rate target per key domain (0.8
-	// when zero); ChangeWorkdays the deadline for catalog change requests
-	// in working days (15 when zero).
-	OpenRateTarget float64
-	ChangeWorkdays int
+	// Policy sets the catalog's open-rate target and change deadline.
+	Policy cityhub.CatalogPolicy
 	// Search answers catalog searches (an index over the store); nil: the store.
 	Search cityhub.CatalogSearcher
 }

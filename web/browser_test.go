@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,9 +22,10 @@ import (
 const chromiumPath = "/usr/bin/chromium"
 
 // TestBrowser signs in through the form in a real browser, opens every
-// page, creates a department and switches to English, failing on any
-// JavaScript exception or console error. Set CITYHUB_SCREENSHOT_DIR to keep
-// screenshots of the departments page (desktop and phone).
+// page, creates a department, searches the catalog and creates an entry,
+// and switches to English, failing on any JavaScript exception or console
+// error. Set CITYHUB_SCREENSHOT_DIR to keep screenshots of the pages
+// (desktop and phone).
 func TestBrowser(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		if os.Getenv("CI") == "" {
@@ -33,6 +35,20 @@ func TestBrowser(t *testing.T) {
 	}
 	s := newStack(t)
 	s.user("admin", nil, cityhub.RolePlatformAdmin)
+	lamps := s.entry(s.city, "209", "智慧路灯设施信息", func(e *cityhub.CatalogEntry) {
+		e.Abstract = "城市道路照明路灯、灯杆、控制箱设施台账及运行状态。"
+		e.Tags = []string{"路灯", "照明", "市政设施"}
+		e.Items = []cityhub.DataItem{
+			{Name: "灯杆编号", Code: "pole_no", Type: "C", Length: 30, PrimaryKey: true, Sensitivity: cityhub.SensPublic},
+			{Name: "所在道路", Code: "road", Type: "C", Length: 100, Sensitivity: cityhub.SensPublic},
+			{Name: "功率(瓦)", Code: "power", Type: "N", Length: 6, Sensitivity: cityhub.SensInternal},
+		}
+	})
+	s.publish(lamps)
+	s.publish(s.entry(s.district, "209", "海曙区智慧路灯设施信息", func(e *cityhub.CatalogEntry) { e.Tags = []string{"路灯"} }))
+	s.entry(s.district, "211", "空气质量监测数据", func(e *cityhub.CatalogEntry) {
+		e.Format, e.UpdateCycle, e.Domain = cityhub.FormatStream, cityhub.CycleRealtime, "environment"
+	})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -218,6 +234,68 @@ func TestBrowser(t *testing.T) {
 	wantText("verify chain", "#verify-result", "审计链完整")
 	snap("audit")
 
+	step("catalog search",
+		chromedp.Navigate(base+"/catalog"),
+		chromedp.WaitVisible(chromedp.ID("catalog-search-form")),
+		chromedp.SendKeys(chromedp.ID("q"), "路灯"),
+		chromedp.Click(chromedp.ID("catalog-search-submit")),
+		chromedp.WaitVisible(chromedp.ID("active-filters")),
+	)
+	wantText("catalog search", "#catalog-count", "共 2 条")
+	wantText("catalog search", "#results", "智慧路灯设施信息")
+	wantText("catalog search", "#facet-provider", s.city.Name)
+	snap("catalog")
+	step("catalog facet",
+		chromedp.Click(chromedp.CSS("#facet-provider .facet-link")),
+		chromedp.WaitVisible(chromedp.CSS("#active-filters a.chip + a.chip")),
+	)
+	wantText("catalog facet", "#catalog-count", "共 1 条")
+	step("catalog entry",
+		chromedp.Click(chromedp.CSS("#results .result-title")),
+		chromedp.WaitVisible(chromedp.ID("entry-metadata")),
+	)
+	wantText("catalog entry", "#entry-name", "智慧路灯设施信息")
+	wantText("catalog entry", "#items-table", "灯杆编号")
+	wantText("catalog entry", "#entry-share", "无条件共享")
+	wantText("catalog entry", "#versions", "发布")
+	snap("catalog-entry")
+	step("catalog tree", chromedp.Navigate(base+"/catalog/tree"), chromedp.WaitVisible(chromedp.ID("catalog-tree")))
+	wantText("catalog tree", "#class-2", "城乡建设")
+	snap("catalog-tree")
+	step("catalog stats", chromedp.Navigate(base+"/catalog/stats"), chromedp.WaitVisible(chromedp.ID("domains-table")))
+	wantText("catalog stats", "#open-rate-target", "80%")
+	wantText("catalog stats", "#department-stats-table", s.city.Name)
+	snap("catalog-stats")
+
+	// The entry form: app.js adds a data item row, the entry saves.
+	step("catalog form",
+		chromedp.Navigate(base+"/catalog/new"),
+		chromedp.WaitVisible(chromedp.ID("entry-form")),
+		chromedp.Click(chromedp.ID("add-item-row")),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="items[5].name"]`)),
+	)
+	snap("catalog-form")
+	step("catalog create",
+		chromedp.SetValue(chromedp.ID("classification_code"), "209"),
+		chromedp.SendKeys(chromedp.ID("name"), "智慧井盖监测信息"),
+		chromedp.SetValue(chromedp.ID("provider_id"), id(s.city.ID)),
+		chromedp.SetValue(chromedp.ID("format"), "stream"),
+		chromedp.SendKeys(chromedp.ID("abstract"), "井盖位移和水位传感器的实时告警。"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="items[0].name"]`), "井盖编号"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="items[5].name"]`), "倾角"),
+		chromedp.SetValue(chromedp.CSS(`select[name="items[5].type"]`), "N"),
+		chromedp.SetValue(chromedp.ID("share_type"), "unconditional"),
+		chromedp.SendKeys(chromedp.ID("share_method"), "接口订阅"),
+		chromedp.SetValue(chromedp.ID("open_type"), "unconditional"),
+		chromedp.SetValue(chromedp.ID("domain"), "urban"),
+		chromedp.SetValue(chromedp.ID("update_cycle"), "realtime"),
+		chromedp.Click(chromedp.ID("entry-submit")),
+		chromedp.WaitVisible(chromedp.ID("flash")),
+	)
+	wantText("catalog create", "#flash", "目录条目已创建为草稿")
+	wantText("catalog create", "#items-table", "倾角")
+	wantText("catalog create", "#items-table", "数值型")
+
 	step("english",
 		chromedp.Navigate(base+"/departments"),
 		chromedp.WaitVisible(chromedp.ID("departments-table")),
@@ -257,6 +335,14 @@ func TestBrowser(t *testing.T) {
 		snap("departments-phone")
 		step("phone audit", chromedp.Navigate(base+"/audit"), chromedp.WaitVisible(chromedp.ID("audit-table")))
 		snap("audit-phone")
+		step("phone catalog", chromedp.Navigate(base+"/catalog?q="+url.QueryEscape("路灯")), chromedp.WaitVisible(chromedp.ID("results")))
+		snap("catalog-phone")
+		step("phone catalog entry", chromedp.Navigate(base+"/catalog/entries/"+id(lamps.ID)), chromedp.WaitVisible(chromedp.ID("entry-metadata")))
+		snap("catalog-entry-phone")
+		step("phone catalog stats", chromedp.Navigate(base+"/catalog/stats"), chromedp.WaitVisible(chromedp.ID("domains-table")))
+		snap("catalog-stats-phone")
+		step("phone catalog form", chromedp.Navigate(base+"/catalog/new"), chromedp.WaitVisible(chromedp.ID("entry-form")))
+		snap("catalog-form-phone")
 	}
 	t.Logf("browser walk took %s", time.Since(start).Round(time.Millisecond))
 	s.noErrorLogs()

@@ -40,9 +40,21 @@ type Console struct {
 	Version       string
 	SecureCookies bool           // mark cookies Secure (serve over HTTPS)
 	Location      *time.Location // the city's time zone for display; nil means the server's
+	// Policy sets the catalog's open-rate target and change deadline, as
+	// in httpapi.Server.
+	Policy cityhub.CatalogPolicy
+	// Search answers catalog searches (an index over the store); nil: the store.
+	Search cityhub.CatalogSearcher
 
 	pages map[string]*template.Template
 	log   *slog.Logger
+}
+
+func (c *Console) searcher() cityhub.CatalogSearcher {
+	if c.Search != nil {
+		return c.Search
+	}
+	return c.Store
 }
 
 // Register adds the console's pages, form posts and static files to mux.
@@ -108,17 +120,36 @@ func (c *Console) routes() []route {
 		{"POST /tokens/{id}/revoke", signedIn, c.revokeToken},
 
 		{"GET /audit", signedIn, c.audit},
+
+		{"GET /catalog", signedIn, c.catalog},
+		{"GET /catalog/tree", signedIn, c.catalogTree},
+		{"GET /catalog/stats", signedIn, c.catalogStats},
+		{"GET /catalog/departments/{id}", signedIn, c.catalogDepartment},
+		{"GET /catalog/new", signedIn, c.newEntry},
+		{"POST /catalog/new", signedIn, c.createEntry},
+		{"GET /catalog/entries/{id}", signedIn, c.entry},
+		{"GET /catalog/entries/{id}/edit", signedIn, c.editEntry},
+		{"POST /catalog/entries/{id}/edit", signedIn, c.updateEntry},
+		{"POST /catalog/entries/{id}/transition", signedIn, c.transitionEntry},
+		{"POST /catalog/entries/{id}/change-requests", signedIn, c.createChangeRequest},
+		{"POST /catalog/entries/{id}/delete", signedIn, c.deleteEntry},
 	}
 }
 
 // pageFiles are the page templates; each is parsed with base.html and
-// partials.html into its own set.
-var pageFiles = []string{"login", "home", "departments", "department", "users", "user", "tokens", "audit", "error"}
+// partials.html (and the catalog pages with catalog_partials.html) into its
+// own set.
+var pageFiles = []string{"login", "home", "departments", "department", "users", "user", "tokens", "audit", "error",
+	"catalog", "catalog_tree", "catalog_entry", "catalog_form", "catalog_stats", "catalog_department"}
 
 func parseTemplates() (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}
 	for _, name := range pageFiles {
-		t, err := template.New(name).ParseFS(files, "templates/base.html", "templates/partials.html", "templates/"+name+".html")
+		patterns := []string{"templates/base.html", "templates/partials.html"}
+		if strings.HasPrefix(name, "catalog") {
+			patterns = append(patterns, "templates/catalog_partials.html")
+		}
+		t, err := template.New(name).ParseFS(files, append(patterns, "templates/"+name+".html")...)
 		if err != nil {
 			return nil, fmt.Errorf("web: parse %s: %w", name, err)
 		}

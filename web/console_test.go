@@ -144,7 +144,8 @@ func TestLoginLockout(t *testing.T) {
 func TestSignedOutRedirectsToLogin(t *testing.T) {
 	s := newStack(t)
 	c := s.client()
-	for _, path := range []string{"/", "/departments", "/departments/1", "/users", "/users/1", "/tokens", "/audit?actor=x"} {
+	for _, path := range []string{"/", "/departments", "/departments/1", "/users", "/users/1", "/tokens", "/audit?actor=x",
+		"/catalog?q=x", "/catalog/tree", "/catalog/stats", "/catalog/new", "/catalog/entries/1", "/catalog/departments/1"} {
 		r := c.get(path)
 		if r.status != http.StatusSeeOther {
 			t.Errorf("GET %s: status %d, want 303", path, r.status)
@@ -530,7 +531,7 @@ func TestLanguageSwitch(t *testing.T) {
 	wantStatus(t, r, http.StatusOK)
 	wantBody(t, r, `lang="en"`, "Sign in", `href="/login?lang=zh"`)
 	c.signIn("admin")
-	for _, path := range []string{"/", "/departments", "/users", "/tokens", "/audit"} {
+	for _, path := range []string{"/", "/departments", "/users", "/tokens", "/audit", "/catalog", "/catalog/stats"} {
 		r := c.get(path)
 		wantStatus(t, r, http.StatusOK)
 		wantBody(t, r, `lang="en"`, "Sign out")

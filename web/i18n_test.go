@@ -83,12 +83,45 @@ func TestMessageKeysUsed(t *testing.T) {
 		used[v] = true
 	}
 	for _, f := range []string{"username", "password", "name", "short_name", "credit_code", "division_code", "level",
-		"parent_id", "display_name", "email", "phone", "department_id", "roles", "scopes", "expires_at"} {
+		"parent_id", "display_name", "email", "phone", "department_id", "roles", "scopes", "expires_at",
+		// the catalog's, as the domain and the entry form name them
+		"classification_code", "provider_id", "abstract", "format", "items", "share_type", "share_condition",
+		"share_method", "share_basis", "open_type", "open_condition", "open_basis", "update_cycle", "publish_date",
+		"related_codes", "tags", "domain", "reason", "change_reason", "q", "sort",
+		"item_name", "item_code", "item_type", "item_length", "item_description", "item_required",
+		"item_primary_key", "item_sensitivity"} {
 		used["field."+f] = true
 	}
 	for _, d := range []string{"department_created", "department_updated", "department_deleted", "user_created",
-		"user_disabled", "user_enabled", "password_reset", "token_created", "token_revoked"} {
+		"user_disabled", "user_enabled", "password_reset", "token_created", "token_revoked",
+		"catalog_created", "catalog_updated", "catalog_deleted", "change_requested"} {
 		used["done."+d] = true
+	}
+	// The catalog's keys built at run time.
+	for _, f := range cityhub.FacetNames {
+		used["facet."+f] = true
+	}
+	for _, a := range []string{"create", "update", "import", "submit", "approve", "reject", "publish", "withdraw"} {
+		used["action."+a] = true
+	}
+	for _, a := range []string{"submit", "approve", "reject", "publish", "withdraw"} {
+		used["done.catalog_"+a] = true
+	}
+	for _, st := range cityhub.Statuses {
+		used["catalog.status_help_"+st.Code] = true
+	}
+	used["catalog.locked_"+cityhub.StatusSubmitted] = true
+	used["catalog.locked_"+cityhub.StatusApproved] = true
+	for _, rp := range []string{"one_of", "no_classification", "no_domain", "no_entry_code", "not_resource_code",
+		"appears_twice", "tag_too_long", "classification_fixed"} {
+		used["reason."+rp] = true
+	}
+	// Every field a catalog version's changes name (cityhub.Diff).
+	for _, ch := range cityhub.Diff(&cityhub.CatalogEntry{}, &cityhub.CatalogEntry{Code: "1/1", ClassificationCode: "1",
+		Name: "x", ProviderID: 1, Abstract: "x", Format: "x", ShareType: "x", ShareCondition: "x", ShareMethod: "x",
+		ShareBasis: "x", OpenType: "x", OpenCondition: "x", OpenBasis: "x", UpdateCycle: "x", PublishDate: "x",
+		RelatedCodes: []string{"x"}, Tags: []string{"x"}, Domain: "x", Status: "x"}) {
+		used["field."+ch.Field] = true
 	}
 	keys := make([]string, 0, len(used))
 	for k := range used {

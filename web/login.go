@@ -143,6 +143,12 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request, p *page) error {
 	case u.HasRole(cityhub.RoleDeptAdmin):
 		usersDesc = p.T("home.users_desc_dept")
 	}
+	d.Links = append(d.Links, homeLink{"/catalog", p.T("nav.catalog"), p.T("home.catalog_desc")},
+		homeLink{"/catalog/tree", p.T("catalog.tree_title"), p.T("home.catalog_tree_desc")},
+		homeLink{"/catalog/stats", p.T("catalog.stats_title"), p.T("home.catalog_stats_desc")})
+	if canCreateEntries(u) {
+		d.Links = append(d.Links, homeLink{"/catalog/new", p.T("catalog.new_title"), p.T("home.catalog_new_desc")})
+	}
 	d.Links = append(d.Links, homeLink{"/users", p.T("nav.users"), usersDesc},
 		homeLink{"/tokens", p.T("nav.tokens"), p.T("home.tokens_desc")})
 	if u.CanReadAudit() {

@@ -5,7 +5,10 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"regexp"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cityhub/cityhub"
@@ -28,9 +31,10 @@ type page struct {
 	Fields  map[string]string // per-field problems, as the domain reports them
 	Data    any
 
-	msgs map[string]string
-	url  *url.URL
-	loc  *time.Location
+	msgs      map[string]string
+	url       *url.URL
+	loc       *time.Location
+	formOrder []string // the form's fields in page order, for the error summary
 }
 
 // newPage reads the language (?lang= sets the cookie) and the signed-in
@@ -125,7 +129,36 @@ func (p *page) reason(field, r string) string {
 	if field == "credit_code" { // "check character is 'X', expected 'Y'" and the like
 		return p.Tf("reason.credit_code_invalid", r)
 	}
+	if codes, ok := strings.CutPrefix(r, "one of "); ok {
+		if kind := vocabOfField(field); kind != "" {
+			var labels []string
+			for _, c := range strings.Split(codes, ", ") {
+				labels = append(labels, p.Term(kind, c))
+			}
+			return p.Tf("reason.one_of", strings.Join(labels, p.T("common.list_sep")))
+		}
+	}
+	for _, rp := range reasonPatterns {
+		if m := rp.re.FindStringSubmatch(r); m != nil {
+			return p.Tf(rp.key, m[1])
+		}
+	}
 	return r
+}
+
+// reasonPatterns translate the domain's reasons that carry a value.
+var reasonPatterns = []struct {
+	re  *regexp.Regexp
+	key string
+}{
+	{regexp.MustCompile(`^one of (.+)$`), "reason.one_of"},
+	{regexp.MustCompile(`^no classification (.+)$`), "reason.no_classification"},
+	{regexp.MustCompile(`^no open-data domain (.+)$`), "reason.no_domain"},
+	{regexp.MustCompile(`^no entry with code (.+)$`), "reason.no_entry_code"},
+	{regexp.MustCompile(`^"(.+)" is not a resource code`), "reason.not_resource_code"},
+	{regexp.MustCompile(`^"(.+)" appears twice$`), "reason.appears_twice"},
+	{regexp.MustCompile(`^tag "(.+)" is longer than 30 characters$`), "reason.tag_too_long"},
+	{regexp.MustCompile(`^fixed once published: the resource code (.+) never changes$`), "reason.classification_fixed"},
 }
 
 // Invalid marks an input whose value was refused, for screen readers and CSS.
@@ -145,10 +178,38 @@ type fieldProblem struct {
 func (p *page) FieldList() []fieldProblem {
 	out := make([]fieldProblem, 0, len(p.Fields))
 	for name, reason := range p.Fields {
-		out = append(out, fieldProblem{Name: name, Label: p.named("field.", name), Reason: p.reason(name, reason)})
+		out = append(out, fieldProblem{Name: name, Label: p.fieldLabel(name), Reason: p.reason(name, reason)})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	sort.Slice(out, func(i, j int) bool { return p.fieldOrder(out[i].Name) < p.fieldOrder(out[j].Name) })
 	return out
+}
+
+// itemField matches the domain's keys for one data item's field.
+var itemField = regexp.MustCompile(`^items\[(\d+)\]\.([a-z_]+)$`)
+
+// fieldLabel names a field; data items' fields as "信息项 3 · 数据类型".
+func (p *page) fieldLabel(name string) string {
+	if m := itemField.FindStringSubmatch(name); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return p.Tf("catalog.item_field", n+1, p.named("field.item_", m[2]))
+	}
+	return p.named("field.", name)
+}
+
+// fieldOrder sorts the problems as the form shows its fields when the
+// page says (formOrder), by name otherwise; data items' fields by row.
+func (p *page) fieldOrder(name string) string {
+	key := name
+	if m := itemField.FindStringSubmatch(name); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		name, key = "items", fmt.Sprintf("items[%06d].%s", n, m[2])
+	}
+	for i, f := range p.formOrder {
+		if f == name {
+			return fmt.Sprintf("%03d %s", i, key)
+		}
+	}
+	return "999 " + key
 }
 
 // Time and TimePtr format times for tables.

@@ -14,7 +14,9 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cityhub/cityhub"
 	"github.com/cityhub/cityhub/auth"
@@ -36,6 +38,8 @@ type stack struct {
 	logs     *syncBuffer
 	city     *cityhub.Department
 	district *cityhub.Department
+	// skew shifts the store's clock, to make records that look old.
+	skew *atomic.Int64
 }
 
 type syncBuffer struct {
@@ -55,7 +59,8 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func newStack(t *testing.T) *stack {
+// newStack builds the platform; opts adjust the console before it serves.
+func newStack(t *testing.T, opts ...func(*web.Console)) *stack {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -63,7 +68,9 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := sqlstore.Open(ctx, filepath.Join(dir, "db.sqlite"), sqlstore.Options{AuditKey: key})
+	skew := &atomic.Int64{}
+	store, err := sqlstore.Open(ctx, filepath.Join(dir, "db.sqlite"), sqlstore.Options{AuditKey: key,
+		Now: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,12 +83,15 @@ func newStack(t *testing.T) *stack {
 	api := &httpapi.Server{Store: store, Auth: a, AuditKey: key.Public(), Logger: logger,
 		Metrics: httpapi.NewMetrics(), Version: "test", MaxBody: 1 << 20}
 	console := &web.Console{Store: store, Auth: a, AuditKey: key.Public(), Logger: logger, Version: "test"}
+	for _, o := range opts {
+		o(console)
+	}
 	mux := http.NewServeMux()
 	api.Register(mux)
 	console.Register(mux)
 	srv := httptest.NewServer(api.Handler(mux, false))
 
-	s := &stack{t: t, store: store, auth: a, srv: srv, logs: logs}
+	s := &stack{t: t, store: store, auth: a, srv: srv, logs: logs, skew: skew}
 	t.Cleanup(func() {
 		srv.Close()
 		if t.Failed() {

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cityhub/cityhub"
 )
 
 // Config is the whole configuration. It is filled from defaults, then the
@@ -30,6 +32,7 @@ type Config struct {
 	MaxBodyBytes    int64
 	ShutdownTimeout time.Duration
 	TimeZone        string
+	Catalog         cityhub.CatalogPolicy
 }
 
 // DefaultConfig is the embedded single-machine set-up.
@@ -97,6 +100,24 @@ func settings() []setting {
 				c.MaxBodyBytes = n
 				return nil
 			}, func(c *Config) string { return strconv.FormatInt(c.MaxBodyBytes, 10) }),
+		mk("open-rate-target", "the plan's open-rate target per key open-data domain, 0 to 1", true,
+			func(c *Config, v string) error {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil || f <= 0 || f > 1 {
+					return fmt.Errorf("want a fraction such as 0.8, got %q", v)
+				}
+				c.Catalog.OpenRateTarget = f
+				return nil
+			}, func(c *Config) string { return strconv.FormatFloat(c.Catalog.Target(), 'g', -1, 64) }),
+		mk("change-workdays", "working days a provider has to act on a catalog change request", true,
+			func(c *Config, v string) error {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 1 || n > 365 {
+					return fmt.Errorf("want a number of working days from 1 to 365, got %q", v)
+				}
+				c.Catalog.ChangeWorkdays = n
+				return nil
+			}, func(c *Config) string { return strconv.Itoa(c.Catalog.Workdays()) }),
 		mk("shutdown-timeout", "how long in-flight requests may take to finish on shutdown", true,
 			func(c *Config, v string) error {
 				d, err := time.ParseDuration(v)

@@ -93,10 +93,10 @@ func cmdServe(ctx context.Context, e *env) error {
 		log.Info("catalog search index ready", "entries", index.Len(), "took", time.Since(start).Round(time.Millisecond))
 	}()
 	api := &httpapi.Server{Store: store, Auth: authn, AuditKey: key.Public(), Logger: log.With("component", "http"),
-		Metrics: httpapi.NewMetrics(), Version: version, MaxBody: c.MaxBodyBytes, Search: index}
+		Metrics: httpapi.NewMetrics(), Version: version, MaxBody: c.MaxBodyBytes, Search: index, Policy: c.Catalog}
 	loc, _ := time.LoadLocation(c.TimeZone) // checked by Validate
 	console := &web.Console{Store: store, Auth: authn, AuditKey: key.Public(), Logger: log.With("component", "web"),
-		Version: version, SecureCookies: c.SecureCookies, Location: loc}
+		Version: version, SecureCookies: c.SecureCookies, Location: loc, Search: index, Policy: c.Catalog}
 	mux := http.NewServeMux()
 	api.Register(mux)
 	console.Register(mux)

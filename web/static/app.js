@@ -47,4 +47,92 @@
       }
     });
   });
+
+  // Selects with data-autosubmit submit their form when changed (the
+  // catalog's sort order); the form's own button does it without script.
+  document.addEventListener("change", function (ev) {
+    var el = ev.target;
+    if (el instanceof HTMLSelectElement && el.hasAttribute("data-autosubmit") && el.form) {
+      if (typeof el.form.requestSubmit === "function") {
+        el.form.requestSubmit();
+      } else {
+        el.form.submit();
+      }
+    }
+    // Ticking "remove row" greys the row out until the form is saved.
+    if (el instanceof HTMLInputElement && el.hasAttribute("data-remove-row")) {
+      var row = el.closest("[data-item-row]");
+      if (row) {
+        row.classList.toggle("removing", el.checked);
+      }
+    }
+  });
+
+  // Panels marked data-collapse-narrow start closed on phones (the
+  // catalog's filters), so the results come first.
+  if (window.matchMedia && window.matchMedia("(max-width: 720px)").matches) {
+    Array.prototype.forEach.call(document.querySelectorAll("details[data-collapse-narrow]"), function (d) {
+      d.open = false;
+    });
+  }
+
+  // The data items editor: "add" clones the last row with the next index
+  // instead of asking the server for more rows.
+  var itemIndex = /items\[(\d+)\]/;
+  document.addEventListener("click", function (ev) {
+    var btn = ev.target instanceof Element ? ev.target.closest("[data-add-row]") : null;
+    if (!btn) {
+      return;
+    }
+    var rows = document.querySelectorAll("[data-item-row]");
+    var last = rows[rows.length - 1];
+    if (!last) {
+      return; // the server adds rows
+    }
+    ev.preventDefault();
+    var next = 0;
+    Array.prototype.forEach.call(rows, function (row) {
+      var field = row.querySelector("[name^='items[']");
+      var m = field && itemIndex.exec(field.getAttribute("name") || "");
+      if (m) {
+        next = Math.max(next, parseInt(m[1], 10) + 1);
+      }
+    });
+    var row = last.cloneNode(true);
+    row.classList.remove("removing");
+    Array.prototype.forEach.call(row.querySelectorAll(".field-error"), function (p) {
+      p.remove();
+    });
+    Array.prototype.forEach.call(row.querySelectorAll("[name], [id], [for], [aria-describedby]"), function (el) {
+      ["name", "id", "for"].forEach(function (attr) {
+        var v = el.getAttribute(attr);
+        if (v) {
+          el.setAttribute(attr, v.replace(itemIndex, "items[" + next + "]"));
+        }
+      });
+      el.removeAttribute("aria-invalid");
+      el.removeAttribute("aria-describedby");
+      if (el instanceof HTMLInputElement) {
+        if (el.type === "checkbox") {
+          el.checked = false;
+        } else {
+          el.value = "";
+        }
+      } else if (el instanceof HTMLSelectElement) {
+        Array.prototype.forEach.call(el.querySelectorAll("option[data-invalid]"), function (o) {
+          o.remove(); // a refused value of the row cloned
+        });
+        el.value = el.getAttribute("data-default") || "";
+      }
+    });
+    var num = row.querySelector(".row-num");
+    if (num) {
+      num.textContent = String(rows.length + 1);
+    }
+    last.parentNode.insertBefore(row, last.nextSibling);
+    var first = row.querySelector("input:not([type='checkbox'])");
+    if (first) {
+      first.focus();
+    }
+  });
 })();
