@@ -233,12 +233,13 @@ type ImportProblem struct {
 }
 
 // ImportReport says what an import did (or, on a dry run, would do).
-// Received = Created + Updated + Skipped; with problems and no skipping,
-// every row is skipped: nothing half-applies.
+// Received = Created + Updated + Unchanged + Skipped; with problems and no
+// skipping, every row is skipped: nothing half-applies.
 type ImportReport struct {
 	Received    int             `json:"received"`
 	Created     int             `json:"created"`
 	Updated     int             `json:"updated"`
+	Unchanged   int             `json:"unchanged"` // rows equal to their entry: nothing written
 	Skipped     int             `json:"skipped"`
 	SkippedRows []int           `json:"skipped_rows,omitempty"`
 	Problems    []ImportProblem `json:"problems,omitempty"`

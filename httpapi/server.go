@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/cityhub/cityhub"
@@ -105,7 +106,7 @@ func (s *Server) endpoint(rt route) http.Handler {
 
 // routes lists every endpoint of the API, with its documentation.
 func (s *Server) routes() []route {
-	return append(s.coreRoutes(), s.catalogRoutes()...)
+	return slices.Concat(s.coreRoutes(), s.catalogRoutes(), s.catalogSheetRoutes())
 }
 
 // coreRoutes are the platform's own endpoints: identity, departments, audit.

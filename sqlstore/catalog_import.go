@@ -41,6 +41,10 @@ func (s *Store) ImportEntries(ctx context.Context, rows []cityhub.ImportRow, opt
 				if err != nil && !errors.Is(err, sql.ErrNoRows) {
 					return "", nil, err
 				}
+				if old != nil && unchanged(old, e, opts.KeepStatus) {
+					rep.Unchanged++
+					continue // nothing to write: no new version, no problem if under review
+				}
 				if old != nil && !old.Editable() {
 					problems = append(problems, cityhub.ImportProblem{Row: r.Row, Field: "code",
 						Reason: "entry " + e.Code + " is under review and cannot change now"})
@@ -106,7 +110,7 @@ func (s *Store) ImportEntries(ctx context.Context, rows []cityhub.ImportRow, opt
 					}
 				}
 			} else {
-				rep.Skipped, rep.SkippedRows = rep.Received, allRows(rows)
+				rep.Skipped, rep.SkippedRows, rep.Unchanged = rep.Received, allRows(rows), 0
 			}
 			return "", nil, errRollback
 		}
@@ -146,6 +150,20 @@ func (s *Store) ImportEntries(ctx context.Context, rows []cityhub.ImportRow, opt
 	}
 	sort.Slice(rep.Problems, func(i, j int) bool { return rep.Problems[i].Row < rep.Problems[j].Row })
 	return rep, nil
+}
+
+// unchanged reports whether importing e over old would change nothing.
+func unchanged(old, e *cityhub.CatalogEntry, keepStatus bool) bool {
+	incoming := *e
+	incoming.ProviderName, incoming.ProviderCode = old.ProviderName, old.ProviderCode
+	if !keepStatus || incoming.Status == "" {
+		incoming.Status = old.Status
+	}
+	if incoming.PublishDate == "" {
+		incoming.PublishDate = old.PublishDate
+	}
+	incoming.Normalize()
+	return len(cityhub.Diff(old, &incoming)) == 0
 }
 
 // errRollback ends an import transaction that must change nothing.
