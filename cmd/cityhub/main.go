@@ -63,6 +63,8 @@ Usage:
   cityhub audit verify [flags]       walk the audit chain; exit 3 when it was tampered with
   cityhub audit export [flags]       write audit records as JSON lines
   cityhub audit head [flags]         write the signed chain head, to keep outside the platform
+  cityhub catalog import [flags] F   import catalog entries from F (.xlsx or .csv, the guideline's layout)
+  cityhub catalog export [flags] F   export the catalog to F (.xlsx or .csv)
   cityhub config [flags]             print the effective configuration (secrets masked)
 
 Every command takes --data, --db, --config and the log flags, and reads
@@ -77,12 +79,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return usageError{errors.New("no command given")}
 	}
 	cmd, rest := args[0], args[1:]
-	if cmd == "audit" {
+	if cmd == "audit" || cmd == "catalog" {
 		if len(rest) == 0 {
 			fmt.Fprint(stderr, usage)
-			return usageError{errors.New("audit needs verify, export or head")}
+			return usageError{fmt.Errorf("%s needs a subcommand", cmd)}
 		}
-		cmd, rest = "audit "+rest[0], rest[1:]
+		cmd, rest = cmd+" "+rest[0], rest[1:]
 	}
 	run, ok := commands[cmd]
 	if !ok {
@@ -118,12 +120,14 @@ func (e *env) config(serve bool) (Config, []string, error) {
 }
 
 var commands = map[string]func(context.Context, *env) error{
-	"serve":        cmdServe,
-	"version":      cmdVersion,
-	"config":       cmdConfig,
-	"backup":       cmdBackup,
-	"restore":      cmdRestore,
-	"audit verify": cmdAuditVerify,
-	"audit export": cmdAuditExport,
-	"audit head":   cmdAuditHead,
+	"serve":          cmdServe,
+	"version":        cmdVersion,
+	"config":         cmdConfig,
+	"backup":         cmdBackup,
+	"restore":        cmdRestore,
+	"audit verify":   cmdAuditVerify,
+	"audit export":   cmdAuditExport,
+	"audit head":     cmdAuditHead,
+	"catalog import": cmdCatalogImport,
+	"catalog export": cmdCatalogExport,
 }

@@ -413,3 +413,29 @@ func TestAuditCommandsDetectTampering(t *testing.T) {
 		t.Fatalf("verify edited chain: got exit %d, output %q", exitCode(err), out)
 	}
 }
+
+func TestCatalogExportImportCommands(t *testing.T) {
+	src, dst := t.TempDir(), t.TempDir()
+	store, _ := openForTest(t, src)
+	ctx := cityhub.WithActor(context.Background(), cityhub.Actor{Username: "system"})
+	if _, err := demo.Load(ctx, store, func(string) string { return "x" }); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "catalog.xlsx")
+	out, err := run(t, envFunc(), "catalog", "export", "--data", src, file)
+	if err != nil || !strings.Contains(out, "exported 223 entries") {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	// The target has the departments (same demo) but no catalog.
+	target, _ := openForTest(t, dst)
+	if _, err := demo.Load(ctx, target, func(string) string { return "x" }); err != nil {
+		t.Fatal(err)
+	}
+	out, err = run(t, envFunc(), "catalog", "import", "--data", dst, "--dry-run", file)
+	if err != nil || !strings.Contains(out, "223 entries read: would import 0 new and 0 changed, 223 unchanged") {
+		t.Fatalf("dry run into a platform with the same catalog: %v\n%s", err, out)
+	}
+	if _, err := run(t, envFunc(), "catalog", "import", "--data", dst, "catalog.txt"); exitCode(err) != exitUsage {
+		t.Errorf("a .txt file: got exit %d, want %d", exitCode(err), exitUsage)
+	}
+}
