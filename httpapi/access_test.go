@@ -285,6 +285,9 @@ func matrixCases() []matrixCase {
 		}
 		add(mc("read "+p, "GET "+p, fixed(p, nil), d, w, check))
 	}
+
+	// The resource catalog.
+	cases = append(cases, catalogMatrixCases()...)
 	return cases
 }
 

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cityhub/cityhub"
 )
@@ -18,7 +19,7 @@ func (s *Server) catalogRoutes() []route {
 			tag: "catalog", summary: "The classification tree (基础 / 主题 / 部门) with entry counts the caller may see",
 			response: listOf[cityhub.Classification]{}}},
 		{"POST", "/api/v1/catalog/classifications", signedIn, s.createClassification, operation{
-			tag: "catalog", summary: "Add a node to the classification tree (platform admin)", body: cityhub.Classification{},
+			tag: "catalog", summary: "Add a node to the classification tree (platform admin)", body: classificationInput{},
 			response: cityhub.Classification{}, status: 201}},
 		{"GET", "/api/v1/catalog/domains", signedIn, s.listDomains, operation{
 			tag: "catalog", summary: "Open-data domains; key ones carry the plan's open-rate target", response: listOf[cityhub.Domain]{}}},
@@ -88,15 +89,21 @@ func (s *Server) listClassifications(w http.ResponseWriter, r *http.Request) err
 	return nil
 }
 
+// classificationInput is a new node: the parent follows from the code.
+type classificationInput struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
 func (s *Server) createClassification(w http.ResponseWriter, r *http.Request) error {
 	if !caller(r).HasRole(cityhub.RolePlatformAdmin) {
 		return forbidden("change the classification tree")
 	}
-	var c cityhub.Classification
-	if err := s.decode(w, r, &c); err != nil {
+	var in classificationInput
+	if err := s.decode(w, r, &in); err != nil {
 		return err
 	}
-	c.Count = 0
+	c := cityhub.Classification{Code: in.Code, Name: in.Name}
 	if err := s.Store.CreateClassification(r.Context(), &c); err != nil {
 		return err
 	}
@@ -129,7 +136,7 @@ func CatalogQueryFromRequest(r *http.Request) (cityhub.CatalogQuery, error) {
 	} else if p != nil {
 		cq.ProviderID = *p
 	}
-	if len(cq.Q) > 200 {
+	if utf8.RuneCountInString(cq.Q) > 200 {
 		return cq, invalid("q", "at most 200 characters")
 	}
 	switch cq.Sort {
@@ -257,7 +264,9 @@ func (s *Server) updateEntry(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u := caller(r)
-	if !u.CanEditCatalog(old.ProviderID) || !u.CanEditCatalog(in.ProviderID) {
+	// A body without provider_id is invalid (400 from the store), not a
+	// move to a department the caller may not write.
+	if !u.CanEditCatalog(old.ProviderID) || in.ProviderID != 0 && !u.CanEditCatalog(in.ProviderID) {
 		return forbidden("edit this entry (only the provider's data stewards)")
 	}
 	e := in.entry()
@@ -314,13 +323,13 @@ func (s *Server) transitionEntry(w http.ResponseWriter, r *http.Request) error {
 
 // versionView is a version with its changes from the version before.
 type versionView struct {
-	Version int              `json:"version"`
-	Action  string           `json:"action"`
-	Actor   string           `json:"actor"`
-	At      time.Time        `json:"at"`
-	Note    string           `json:"note,omitempty"`
-	Changes []cityhub.Change `json:"changes"`
-	Entry   *cityhub.CatalogEntry
+	Version int                   `json:"version"`
+	Action  string                `json:"action"`
+	Actor   string                `json:"actor"`
+	At      time.Time             `json:"at"`
+	Note    string                `json:"note,omitempty"`
+	Changes []cityhub.Change      `json:"changes"`
+	Entry   *cityhub.CatalogEntry `json:"entry"`
 }
 
 // VersionViews pairs each version with its diff from the one before; the

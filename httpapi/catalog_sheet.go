@@ -30,7 +30,7 @@ func (s *Server) catalogSheetRoutes() []route {
 				{"sheet", "string", "XLSX sheet name; default the first with a header"},
 				{"skip_invalid", "boolean", "import the valid entries when some are invalid"},
 				{"dry_run", "boolean", "check only, change nothing"},
-				{"keep_status", "boolean", "take each entry's status from the file (reviewers restoring a catalog)"}},
+				{"keep_status", "boolean", "take each entry's status from the file (platform administrators restoring a catalog)"}},
 			response: catalogsheet.Report{}}},
 		{"GET", "/api/v1/catalog/export", signedIn, s.exportCatalog, operation{
 			tag: "catalog", summary: "Export the entries matching the search parameters of /api/v1/catalog/entries as XLSX or CSV",
@@ -96,7 +96,7 @@ func (s *Server) importCatalog(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if opts.KeepStatus && !u.CanReviewCatalog() {
-		return forbidden("keep statuses from a file (catalog reviewers only)")
+		return forbidden("keep statuses from a file (platform administrators restoring a catalog)")
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxUpload)
 	body, format, err := uploadedFile(r)

@@ -25,16 +25,18 @@ import (
 // testPassword is every seeded user's password.
 const testPassword = "correct-horse-42"
 
-// Role labels of the seeded callers. anon sends no credentials; deptAdminB
-// is the department administrator of the other department.
+// Role labels of the seeded callers. anon sends no credentials; deptAdminB,
+// stewardB and consumerB belong to the other department.
 const (
 	anon       = "anonymous"
 	deptAdminB = "dept_admin_b"
+	stewardB   = "data_steward_b"
+	consumerB  = "data_consumer_b"
 )
 
 // roleLabels lists every caller of the role matrix in display order.
 var roleLabels = []string{anon, cityhub.RolePlatformAdmin, cityhub.RoleAuditor, cityhub.RoleDeptAdmin,
-	cityhub.RoleSteward, cityhub.RoleConsumer, cityhub.RoleOperator, deptAdminB}
+	cityhub.RoleSteward, cityhub.RoleConsumer, cityhub.RoleOperator, deptAdminB, cityhub.RoleReviewer, stewardB, consumerB}
 
 // seedUsers are the seeded accounts: label, username, roles, department
 // ("A", "B" or none).
@@ -46,6 +48,10 @@ var seedUsers = []struct{ label, username, role, dept string }{
 	{cityhub.RoleConsumer, "consumer-a", cityhub.RoleConsumer, "A"},
 	{cityhub.RoleOperator, "operator-a", cityhub.RoleOperator, "A"},
 	{deptAdminB, "deptadmin-b", cityhub.RoleDeptAdmin, "B"},
+	// The catalog reviewer sits at the big-data bureau, department A.
+	{cityhub.RoleReviewer, "reviewer", cityhub.RoleReviewer, "A"},
+	{stewardB, "steward-b", cityhub.RoleSteward, "B"},
+	{consumerB, "consumer-b", cityhub.RoleConsumer, "B"},
 }
 
 // clock is the auth service's clock; tests move it forward to expire tokens.
@@ -73,6 +79,10 @@ type env struct {
 	deptB  *cityhub.Department
 	users  map[string]*cityhub.User // by role label
 	tokens map[string]string        // session secrets by role label
+	// draftA and pubA are department A's seeded catalog entries: a draft and
+	// a published entry (versions create, submit, approve, publish).
+	draftA *cityhub.CatalogEntry
+	pubA   *cityhub.CatalogEntry
 
 	mu  sync.Mutex
 	seq int // for unique names
@@ -160,6 +170,8 @@ func newEnv(t testing.TB) *env {
 		e.users[su.label] = u
 		e.tokens[su.label] = e.login(su.username, testPassword)
 	}
+	e.draftA = e.newEntry(e.deptA, cityhub.StatusDraft)
+	e.pubA = e.newEntry(e.deptA, cityhub.StatusPublished)
 	return e
 }
 
@@ -386,4 +398,71 @@ func keys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// testEntry is a valid catalog entry of provider: a spreadsheet under 209
+// 城乡建设, shared and opened unconditionally in the urban domain.
+func testEntry(name string, provider int64) *cityhub.CatalogEntry {
+	return &cityhub.CatalogEntry{ClassificationCode: "209", Name: name, ProviderID: provider, Abstract: name + "：编号与进度",
+		Format: cityhub.FormatSheet, UpdateCycle: cityhub.CycleDaily, ShareType: cityhub.Unconditional, ShareMethod: "接口调用",
+		OpenType: cityhub.Unconditional, Domain: "urban",
+		Items: []cityhub.DataItem{{Name: "编号", Type: "C", Sensitivity: cityhub.SensPublic}}}
+}
+
+// entryBody is a valid body for POST and PUT /api/v1/catalog/entries, with
+// a unique name.
+func (e *env) entryBody(provider int64) map[string]any {
+	return map[string]any{"classification_code": "209", "name": fmt.Sprintf("城市建设项目台账 %d", e.next()),
+		"provider_id": provider, "abstract": "城市建设项目的编号与进度", "format": cityhub.FormatSheet,
+		"update_cycle": cityhub.CycleDaily, "share_type": cityhub.Unconditional, "share_method": "接口调用",
+		"open_type": cityhub.Unconditional, "domain": "urban",
+		"items": []map[string]any{{"name": "编号", "type": "C", "sensitivity": cityhub.SensPublic}}}
+}
+
+// lifecycleTo lists the actions that take a new draft to a status.
+var lifecycleTo = map[string][]cityhub.Transition{
+	cityhub.StatusDraft:     nil,
+	cityhub.StatusSubmitted: {cityhub.ActSubmit},
+	cityhub.StatusApproved:  {cityhub.ActSubmit, cityhub.ActApprove},
+	cityhub.StatusRejected:  {cityhub.ActSubmit, cityhub.ActReject},
+	cityhub.StatusPublished: {cityhub.ActSubmit, cityhub.ActApprove, cityhub.ActPublish},
+	cityhub.StatusWithdrawn: {cityhub.ActSubmit, cityhub.ActApprove, cityhub.ActPublish, cityhub.ActWithdraw},
+}
+
+// saveEntry creates en through the store and moves it along its lifecycle
+// to status; it returns the entry as stored.
+func (e *env) saveEntry(en *cityhub.CatalogEntry, status string) *cityhub.CatalogEntry {
+	e.t.Helper()
+	steps, ok := lifecycleTo[status]
+	if !ok {
+		e.t.Fatalf("saveEntry: no way to status %q", status)
+	}
+	ctx := cityhub.WithActor(context.Background(), cityhub.Actor{Username: "seed"})
+	if err := e.store.CreateEntry(ctx, en); err != nil {
+		e.t.Fatalf("create entry %q: %v", en.Name, err)
+	}
+	for _, a := range steps {
+		reason := ""
+		if a == cityhub.ActReject || a == cityhub.ActWithdraw {
+			reason = "测试：" + string(a)
+		}
+		if _, err := e.store.TransitionEntry(ctx, en.ID, a, reason); err != nil {
+			e.t.Fatalf("%s entry %d: %v", a, en.ID, err)
+		}
+	}
+	got, err := e.store.Entry(ctx, en.ID)
+	if err != nil || got.Status != status {
+		e.t.Fatalf("entry %d: got %+v, %v, want status %s", en.ID, got, err, status)
+	}
+	return got
+}
+
+// newEntry creates a valid entry of dept in status through the store.
+func (e *env) newEntry(dept *cityhub.Department, status string) *cityhub.CatalogEntry {
+	e.t.Helper()
+	return e.saveEntry(testEntry(fmt.Sprintf("城市建设项目台账 %d", e.next()), dept.ID), status)
+}
+
+func entryPath(id int64, suffix string) string {
+	return fmt.Sprintf("/api/v1/catalog/entries/%d%s", id, suffix)
 }

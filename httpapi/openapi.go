@@ -138,23 +138,35 @@ func schemaRef(t reflect.Type, schemas map[string]any) map[string]any {
 		if _, done := schemas[name]; !done {
 			schemas[name] = nil // placeholder against recursion
 			props := map[string]any{}
-			for i := range t.NumField() {
-				f := t.Field(i)
-				tag := f.Tag.Get("json")
-				jsonName, _, _ := strings.Cut(tag, ",")
-				if !f.IsExported() || jsonName == "-" {
-					continue
-				}
-				if jsonName == "" {
-					jsonName = f.Name
-				}
-				props[jsonName] = schemaRef(f.Type, schemas)
-			}
+			addFields(t, props, schemas)
 			schemas[name] = map[string]any{"type": "object", "properties": props}
 		}
 		return map[string]any{"$ref": "#/components/schemas/" + name}
 	}
 	return map[string]any{}
+}
+
+// addFields adds t's JSON fields to props; embedded structs without a JSON
+// name are flattened, as encoding/json does.
+func addFields(t reflect.Type, props map[string]any, schemas map[string]any) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		jsonName, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		switch {
+		case f.Anonymous && jsonName == "" && ft.Kind() == reflect.Struct:
+			addFields(ft, props, schemas)
+			continue
+		case !f.IsExported() || jsonName == "-":
+			continue
+		case jsonName == "":
+			jsonName = f.Name
+		}
+		props[jsonName] = schemaRef(f.Type, schemas)
+	}
 }
 
 // schemaName turns Go type names, generic ones included, into schema names:

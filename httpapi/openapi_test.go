@@ -136,7 +136,8 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 func TestOpenAPIRequestBodies(t *testing.T) {
 	e := newEnv(t)
 	doc, _ := fetchOpenAPI(t, e)
-	ids := map[string]int64{"departments": e.deptB.ID, "users": e.users[cityhub.RoleSteward].ID}
+	ids := map[string]int64{"departments": e.deptB.ID, "users": e.users[cityhub.RoleSteward].ID,
+		"entries": e.draftA.ID}
 	for _, rt := range e.srv.routes() {
 		if rt.method != "POST" && rt.method != "PUT" && rt.method != "PATCH" {
 			continue
