@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -167,9 +168,14 @@ func (s *Server) authenticate(next http.Handler, trustProxy bool) http.Handler {
 				return
 			}
 			if err == nil && t.Kind == cityhub.TokenSession {
-				if !safeMethod(r.Method) && !validCSRF(r, t) {
-					s.writeError(w, r, cityhub.Errorf(cityhub.EFORBIDDEN, "missing or wrong CSRF token; reload the page"))
-					return
+				if !safeMethod(r.Method) {
+					if err := checkCSRF(w, r, t); err != nil {
+						s.writeError(w, r, err)
+						return
+					}
+					if mf := r.MultipartForm; mf != nil { // parsed for its csrf field; uploads may sit in temp files
+						defer mf.RemoveAll()
+					}
 				}
 				user, token = u, t
 			}
@@ -191,10 +197,30 @@ func (s *Server) authenticate(next http.Handler, trustProxy bool) http.Handler {
 	})
 }
 
-func validCSRF(r *http.Request, t *cityhub.Token) bool {
+// checkCSRF requires the session's CSRF secret in X-CSRF-Token or the
+// "csrf" field of a form, urlencoded or multipart (the console's file
+// uploads). A multipart body is parsed here, up to MaxUpload and a little
+// for the other fields; larger ones are refused as too large.
+func checkCSRF(w http.ResponseWriter, r *http.Request, t *cityhub.Token) error {
 	got := r.Header.Get("X-CSRF-Token")
-	if got == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+	ct := r.Header.Get("Content-Type")
+	switch {
+	case got != "":
+	case strings.HasPrefix(ct, "application/x-www-form-urlencoded"):
 		got = r.PostFormValue("csrf")
+	case strings.HasPrefix(ct, "multipart/form-data"):
+		r.Body = http.MaxBytesReader(w, r.Body, MaxUpload+1<<20)
+		if err := r.ParseMultipartForm(32 << 20); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				return cityhub.Errorf(cityhub.ETOOLARGE, "upload over %d MiB", MaxUpload>>20)
+			}
+		} else {
+			got = r.PostFormValue("csrf")
+		}
 	}
-	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(t.CSRF)) == 1
+	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(t.CSRF)) != 1 {
+		return cityhub.Errorf(cityhub.EFORBIDDEN, "missing or wrong CSRF token; reload the page")
+	}
+	return nil
 }

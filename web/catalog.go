@@ -205,6 +205,11 @@ func excerpt(s string, n int) string {
 type catalogTab struct {
 	Tab       string
 	CanCreate bool
+	CanImport bool
+}
+
+func catalogTabFor(tab string, u *cityhub.User) catalogTab {
+	return catalogTab{Tab: tab, CanCreate: canCreateEntries(u), CanImport: canImport(u)}
 }
 
 // canCreateEntries: platform administrators, and stewards for their
@@ -256,6 +261,8 @@ type catalogSearchData struct {
 	Rows      []entryRow
 	Total     int
 	Pager     pager
+	// ExportXLSX and ExportCSV download the results with the same query.
+	ExportXLSX, ExportCSV string
 }
 
 func (c *Console) catalog(w http.ResponseWriter, r *http.Request, p *page) error {
@@ -279,7 +286,7 @@ func (c *Console) catalog(w http.ResponseWriter, r *http.Request, p *page) error
 	if err != nil {
 		return err
 	}
-	d := catalogSearchData{catalogTab: catalogTab{"search", canCreateEntries(p.User)}, Q: cq.Q, Sort: cq.Sort,
+	d := catalogSearchData{catalogTab: catalogTabFor("search", p.User), Q: cq.Q, Sort: cq.Sort,
 		Keep: map[string]string{}, Total: res.Total, Pager: newPager(p, r, n, res.Total), Rows: ref.rows(res.Entries)}
 	if d.Sort == "" {
 		// Relevance, which is the latest first when there are no words:
@@ -312,6 +319,14 @@ func (c *Console) catalog(w http.ResponseWriter, r *http.Request, p *page) error
 		}
 		return "/catalog?" + q.Encode()
 	}
+	exportQuery := url.Values{}
+	for k, v := range current {
+		exportQuery[k] = v
+	}
+	if cq.Q != "" {
+		exportQuery.Set("q", cq.Q)
+	}
+	d.ExportXLSX, d.ExportCSV = exportLinks(exportQuery) // in code order, whatever the page's sort
 	label := func(facet, value string) string {
 		switch facet {
 		case "classification":
@@ -442,7 +457,7 @@ func (c *Console) catalogTree(w http.ResponseWriter, r *http.Request, p *page) e
 	if err != nil {
 		return err
 	}
-	d := catalogTreeData{catalogTab: catalogTab{"tree", canCreateEntries(p.User)}}
+	d := catalogTreeData{catalogTab: catalogTabFor("tree", p.User)}
 	nodes := map[string]*classNode{}
 	for _, cl := range cs { // parents come first: codes are sorted and prefixes
 		n := &classNode{Classification: cl}
@@ -545,7 +560,7 @@ func (c *Console) renderEntry(w http.ResponseWriter, r *http.Request, p *page, s
 	if err != nil {
 		return err
 	}
-	d.catalogTab = catalogTab{"", canCreateEntries(u)}
+	d.catalogTab = catalogTabFor("", u)
 	d.E, d.ClassPath = e, ref.classPath(e.ClassificationCode)
 	if dm, ok := ref.domains[e.Domain]; ok {
 		d.Domain, d.DomainName = dm, p.domainName(dm)

@@ -222,7 +222,7 @@ func (c *Console) newEntry(w http.ResponseWriter, r *http.Request, p *page) erro
 
 func (c *Console) renderEntryForm(w http.ResponseWriter, r *http.Request, p *page, status int, e *cityhub.CatalogEntry, f entryForm) error {
 	u := p.User
-	d := entryFormData{catalogTab: catalogTab{"new", canCreateEntries(u)}, Form: f, Entry: e,
+	d := entryFormData{catalogTab: catalogTabFor("new", u), Form: f, Entry: e,
 		FormAction: "/catalog/new", CancelHref: "/catalog", SubmitLabel: p.T("catalog.create_submit")}
 	if e != nil {
 		d.Tab = ""

@@ -82,7 +82,7 @@ func (p *page) Percent(v float64) string { return fmt.Sprintf("%.0f%%", v) }
 
 func (c *Console) statsData(p *page, st *cityhub.CatalogStats, domains map[string]*cityhub.Domain, onlyOpenable bool) statsData {
 	target := c.Policy.Target()
-	d := statsData{catalogTab: catalogTab{"stats", canCreateEntries(p.User)}, Stats: st, Target: target,
+	d := statsData{catalogTab: catalogTabFor("stats", p.User), Stats: st, Target: target,
 		TargetPct: fmt.Sprintf("%.0f%%", 100*target), TargetX: fmt.Sprintf("%.1f", 100*target),
 		Deadline: p.Tf("catalog.change_deadline", c.Policy.Workdays())}
 	for _, dc := range st.Departments {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/cityhub/cityhub"
 	"github.com/cityhub/cityhub/auth"
+	"github.com/cityhub/cityhub/catalogsheet"
 )
 
 //go:embed templates static
@@ -72,13 +73,17 @@ func (c *Console) Register(mux *http.ServeMux) {
 	c.log = c.log.With("component", "web")
 
 	for _, rt := range c.routes() {
-		mux.Handle(rt.pattern, c.handle(rt.access, rt.handle))
+		limit, ok := uploadRoutes[rt.pattern]
+		if !ok {
+			limit = maxFormBytes
+		}
+		mux.Handle(rt.pattern, c.handle(rt.access, limit, rt.handle))
 	}
 	static, _ := fs.Sub(files, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticHandler(static)))
 	// "GET /" would conflict with the API's "/api/"; the home page is exactly
 	// "/" and everything else unknown gets the console's 404 page.
-	mux.Handle("/", c.handle(public, c.notFound))
+	mux.Handle("/", c.handle(public, maxFormBytes, c.notFound))
 }
 
 type access int
@@ -133,14 +138,22 @@ func (c *Console) routes() []route {
 		{"POST /catalog/entries/{id}/transition", signedIn, c.transitionEntry},
 		{"POST /catalog/entries/{id}/change-requests", signedIn, c.createChangeRequest},
 		{"POST /catalog/entries/{id}/delete", signedIn, c.deleteEntry},
+		{"GET /catalog/import", signedIn, c.importForm},
+		{"POST /catalog/import", signedIn, c.importCatalog},
+		{"GET /catalog/template.xlsx", signedIn, c.catalogTemplate},
+		{"GET /catalog/export.xlsx", signedIn, c.exportCatalog(catalogsheet.XLSX)},
+		{"GET /catalog/export.csv", signedIn, c.exportCatalog(catalogsheet.CSV)},
 	}
 }
+
+// uploadRoutes take files: their bodies may be larger than a form's.
+var uploadRoutes = map[string]int64{"POST /catalog/import": uploadBodyBytes}
 
 // pageFiles are the page templates; each is parsed with base.html and
 // partials.html (and the catalog pages with catalog_partials.html) into its
 // own set.
 var pageFiles = []string{"login", "home", "departments", "department", "users", "user", "tokens", "audit", "error",
-	"catalog", "catalog_tree", "catalog_entry", "catalog_form", "catalog_stats", "catalog_department"}
+	"catalog", "catalog_tree", "catalog_entry", "catalog_form", "catalog_stats", "catalog_department", "catalog_import"}
 
 func parseTemplates() (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}
@@ -179,8 +192,9 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, p *page) error
 const maxFormBytes = 64 << 10
 
 // handle wraps a page handler: security headers, language, the page
-// skeleton, the sign-in requirement and error pages.
-func (c *Console) handle(acc access, h handlerFunc) http.Handler {
+// skeleton, the sign-in requirement and error pages. Posts may send up to
+// maxBody bytes (unless the CSRF check has read the form already).
+func (c *Console) handle(acc access, maxBody int64, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hdr := w.Header()
 		hdr.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "+
@@ -190,7 +204,7 @@ func (c *Console) handle(acc access, h handlerFunc) http.Handler {
 		hdr.Set("Referrer-Policy", "same-origin")
 		hdr.Set("Cache-Control", "no-store")
 		if r.Method == http.MethodPost && r.PostForm == nil {
-			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		}
 		p := c.newPage(w, r)
 		if acc == signedIn && p.User == nil {

@@ -87,7 +87,7 @@ func TestMessageKeysUsed(t *testing.T) {
 		// the catalog's, as the domain and the entry form name them
 		"classification_code", "provider_id", "abstract", "format", "items", "share_type", "share_condition",
 		"share_method", "share_basis", "open_type", "open_condition", "open_basis", "update_cycle", "publish_date",
-		"related_codes", "tags", "domain", "reason", "change_reason", "q", "sort",
+		"related_codes", "tags", "domain", "reason", "change_reason", "q", "sort", "file", "sheet",
 		"item_name", "item_code", "item_type", "item_length", "item_description", "item_required",
 		"item_primary_key", "item_sensitivity"} {
 		used["field."+f] = true

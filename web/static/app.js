@@ -11,7 +11,31 @@
     var question = form.getAttribute("data-confirm");
     if (question && !window.confirm(question)) {
       ev.preventDefault();
+      return;
     }
+    // File inputs with data-max-bytes refuse a file over the limit before
+    // it is sent (the server refuses it too, after the upload).
+    Array.prototype.forEach.call(form.querySelectorAll("input[type='file'][data-max-bytes]"), function (input) {
+      var limit = parseInt(input.getAttribute("data-max-bytes") || "", 10);
+      var file = input.files && input.files[0];
+      if (!file || !(limit > 0) || file.size <= limit) {
+        return;
+      }
+      ev.preventDefault();
+      var id = input.id + "-error";
+      var msg = document.getElementById(id);
+      if (!msg) {
+        msg = document.createElement("p");
+        msg.className = "field-error";
+        msg.id = id;
+        input.insertAdjacentElement("afterend", msg);
+      }
+      msg.setAttribute("data-size-warning", "");
+      msg.textContent = input.getAttribute("data-too-large") || "";
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", id);
+      input.focus();
+    });
   });
 
   function selectText(el) {
@@ -57,6 +81,15 @@
         el.form.requestSubmit();
       } else {
         el.form.submit();
+      }
+    }
+    // A new choice of file clears a size warning given for the last one.
+    if (el instanceof HTMLInputElement && el.type === "file" && el.hasAttribute("data-max-bytes")) {
+      var warning = document.getElementById(el.id + "-error");
+      if (warning && warning.hasAttribute("data-size-warning")) {
+        warning.remove();
+        el.removeAttribute("aria-invalid");
+        el.removeAttribute("aria-describedby");
       }
     }
     // Ticking "remove row" greys the row out until the form is saved.
