@@ -295,3 +295,24 @@ func (p CatalogPolicy) ChangeDeadline(now time.Time) time.Time {
 func (p CatalogPolicy) StatsQuery(providerID int64, now time.Time) StatsQuery {
 	return StatsQuery{ProviderID: providerID, Now: now, ChangeDeadline: p.ChangeDeadline(now)}
 }
+
+// AllEntries collects every entry matching q, its paging ignored, in code
+// order: what an export writes.
+func AllEntries(ctx context.Context, s CatalogSearcher, q CatalogQuery, progress func(done, total int)) ([]*CatalogEntry, error) {
+	q.Sort, q.Facets, q.Limit, q.Offset = "code", false, 1000, 0
+	var out []*CatalogEntry
+	for {
+		res, err := s.SearchCatalog(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res.Entries...)
+		if progress != nil {
+			progress(len(out), res.Total)
+		}
+		if len(res.Entries) < q.Limit || len(out) >= res.Total {
+			return out, nil
+		}
+		q.Offset += q.Limit
+	}
+}

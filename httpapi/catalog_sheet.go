@@ -136,7 +136,7 @@ func (s *Server) exportCatalog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	entries, err := s.ExportEntries(r, cq)
+	entries, err := cityhub.AllEntries(r.Context(), s.searcher(), cq, nil)
 	if err != nil {
 		return err
 	}
@@ -153,22 +153,4 @@ func (s *Server) exportCatalog(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Content-Type", xlsxType)
 	return catalogsheet.WriteXLSX(w, entries, catalogsheet.WriteOptions{})
-}
-
-// ExportEntries collects every entry matching cq (its paging ignored), in
-// code order; the console's export uses it too.
-func (s *Server) ExportEntries(r *http.Request, cq cityhub.CatalogQuery) ([]*cityhub.CatalogEntry, error) {
-	cq.Sort, cq.Facets, cq.Limit, cq.Offset = "code", false, 1000, 0
-	var out []*cityhub.CatalogEntry
-	for {
-		res, err := s.searcher().SearchCatalog(r.Context(), cq)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, res.Entries...)
-		if len(res.Entries) < cq.Limit || len(out) >= res.Total {
-			return out, nil
-		}
-		cq.Offset += cq.Limit
-	}
 }

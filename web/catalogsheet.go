@@ -229,24 +229,6 @@ func (p *page) describeImport(rep *catalogsheet.Report, name string, opts cityhu
 
 // ----- export -----
 
-// exportEntries collects every entry matching cq that the caller may see,
-// in code order, as httpapi.Server.ExportEntries does.
-func (c *Console) exportEntries(r *http.Request, cq cityhub.CatalogQuery) ([]*cityhub.CatalogEntry, error) {
-	cq.Sort, cq.Facets, cq.Limit, cq.Offset = "code", false, 1000, 0
-	var out []*cityhub.CatalogEntry
-	for {
-		res, err := c.searcher().SearchCatalog(r.Context(), cq)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, res.Entries...)
-		if len(res.Entries) < cq.Limit || len(out) >= res.Total {
-			return out, nil
-		}
-		cq.Offset += cq.Limit
-	}
-}
-
 // exportCatalog downloads the entries of a catalog search (the /catalog
 // page's query parameters) as a workbook or as CSV with a BOM for Excel.
 func (c *Console) exportCatalog(format string) handlerFunc {
@@ -255,7 +237,7 @@ func (c *Console) exportCatalog(format string) handlerFunc {
 		if err != nil {
 			return err
 		}
-		entries, err := c.exportEntries(r, cq)
+		entries, err := cityhub.AllEntries(r.Context(), c.searcher(), cq, nil)
 		if err != nil {
 			return err
 		}

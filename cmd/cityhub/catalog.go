@@ -98,19 +98,12 @@ func cmdCatalogExport(ctx context.Context, e *env) error {
 	}
 	defer store.Close()
 	ctx = cliActor(ctx)
-	q := cityhub.CatalogQuery{Scope: cityhub.CatalogScope{All: true}, Status: *status, Sort: "code", Limit: 1000}
-	var entries []*cityhub.CatalogEntry
-	for {
-		res, err := store.SearchCatalog(ctx, q)
-		if err != nil {
-			return err
-		}
-		entries = append(entries, res.Entries...)
-		fmt.Fprintf(e.stderr, "\rread %d of %d entries", len(entries), res.Total)
-		if len(res.Entries) < q.Limit {
-			break
-		}
-		q.Offset += q.Limit
+	q := cityhub.CatalogQuery{Scope: cityhub.CatalogScope{All: true}, Status: *status}
+	entries, err := cityhub.AllEntries(ctx, store, q, func(done, total int) {
+		fmt.Fprintf(e.stderr, "\rread %d of %d entries", done, total)
+	})
+	if err != nil {
+		return err
 	}
 	fmt.Fprintln(e.stderr)
 	tmp := args[0] + ".partial"
