@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -22,14 +23,28 @@ func cmdBackup(ctx context.Context, e *env) error {
 	if sqlstore.IsPostgres(c.DSN()) {
 		return usageError{fmt.Errorf("backup snapshots the embedded SQLite store; for PostgreSQL use pg_dump (and copy %s)", c.AuditKeyPath())}
 	}
-	// Write beside the target and rename, so a failed backup leaves no
-	// half-written file under the final name.
-	tmp := args[0] + ".partial"
+	var m *backup.Manifest
+	err = writeAtomically(args[0], func(w io.Writer) error {
+		var err error
+		m, err = backup.Create(ctx, c.DSN(), c.AuditKeyPath(), version, w)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "backup written to %s (database %d bytes, schema %d)\n", args[0], m.DBBytes, m.SchemaVersion)
+	return nil
+}
+
+// writeAtomically writes path through write beside it and renames it into place,
+// so a failure leaves no half-written file under the final name.
+func writeAtomically(path string, write func(io.Writer) error) error {
+	tmp := path + ".partial"
 	f, err := os.Create(tmp)
 	if err != nil {
 		return err
 	}
-	m, err := backup.Create(ctx, c.DSN(), c.AuditKeyPath(), version, f)
+	err = write(f)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -37,14 +52,12 @@ func cmdBackup(ctx context.Context, e *env) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, args[0])
+		err = os.Rename(tmp, path)
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("backup: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "backup written to %s (database %d bytes, schema %d)\n", args[0], m.DBBytes, m.SchemaVersion)
-	return nil
+	return err
 }
 
 func cmdRestore(ctx context.Context, e *env) error {

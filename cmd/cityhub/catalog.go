@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -106,24 +107,13 @@ func cmdCatalogExport(ctx context.Context, e *env) error {
 		return err
 	}
 	fmt.Fprintln(e.stderr)
-	tmp := args[0] + ".partial"
-	f, err := os.Create(tmp)
+	err = writeAtomically(args[0], func(w io.Writer) error {
+		if format == catalogsheet.CSV {
+			return catalogsheet.WriteCSV(w, entries, *bom)
+		}
+		return catalogsheet.WriteXLSX(w, entries, catalogsheet.WriteOptions{})
+	})
 	if err != nil {
-		return err
-	}
-	if format == catalogsheet.CSV {
-		err = catalogsheet.WriteCSV(f, entries, *bom)
-	} else {
-		err = catalogsheet.WriteXLSX(f, entries, catalogsheet.WriteOptions{})
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, args[0])
-	}
-	if err != nil {
-		os.Remove(tmp)
 		return err
 	}
 	rec := cityhub.NewAuditRecord(ctx, "catalog.export", "catalog", cityhub.OutcomeSuccess,
