@@ -2,6 +2,7 @@ package cityhub
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 )
@@ -104,6 +105,27 @@ type FacetValue struct {
 	Value string `json:"value"`
 	Label string `json:"label,omitempty"`
 	Count int    `json:"count"`
+}
+
+// MaxFacetValues is how many values a facet lists at most.
+const MaxFacetValues = 50
+
+// TopFacetValues orders a facet's values, most entries first (ties by
+// value), keeps the first MaxFacetValues and never returns nil.
+func TopFacetValues(vals []FacetValue) []FacetValue {
+	slices.SortFunc(vals, func(a, b FacetValue) int {
+		if a.Count != b.Count {
+			return b.Count - a.Count
+		}
+		return strings.Compare(a.Value, b.Value)
+	})
+	if len(vals) > MaxFacetValues {
+		vals = vals[:MaxFacetValues]
+	}
+	if vals == nil {
+		vals = []FacetValue{}
+	}
+	return vals
 }
 
 // CatalogResult is a page of search results.

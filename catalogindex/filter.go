@@ -1,7 +1,6 @@
 package catalogindex
 
 import (
-	"cmp"
 	"slices"
 	"strings"
 
@@ -121,19 +120,7 @@ func (c *facetCounts) values(x *Index) map[string][]cityhub.FacetValue {
 		"domain": fromDict(c.domain, &x.domain), "tag": fromDict(c.tags, &x.tags), "status": fromDict(c.status, &x.status),
 	}
 	for name, vals := range out {
-		slices.SortFunc(vals, func(a, b cityhub.FacetValue) int {
-			if a.Count != b.Count {
-				return b.Count - a.Count
-			}
-			return cmp.Compare(a.Value, b.Value)
-		})
-		if len(vals) > 50 {
-			vals = vals[:50]
-		}
-		if vals == nil {
-			vals = []cityhub.FacetValue{}
-		}
-		out[name] = vals
+		out[name] = cityhub.TopFacetValues(vals)
 	}
 	return out
 }

@@ -713,16 +713,7 @@ func (s *Store) facets(ctx context.Context, w where) (map[string][]cityhub.Facet
 		if name == "classification" {
 			vals = rollUpClassifications(vals)
 		}
-		slices.SortStableFunc(vals, func(a, b cityhub.FacetValue) int {
-			if a.Count != b.Count {
-				return b.Count - a.Count
-			}
-			return strings.Compare(a.Value, b.Value)
-		})
-		if len(vals) > 50 {
-			vals = vals[:50]
-		}
-		out[name] = vals
+		out[name] = cityhub.TopFacetValues(vals)
 	}
 	return out, nil
 }
