@@ -127,6 +127,38 @@ type DataItem struct {
 	Required    bool   `json:"required"`
 	PrimaryKey  bool   `json:"primary_key"`
 	Sensitivity string `json:"sensitivity"`
+	// Validator names a check beyond the type (see Validators); empty:
+	// inferred from the item's name.
+	Validator string `json:"validator,omitempty"`
+}
+
+// validatorHints infers a validator from common item names.
+var validatorHints = []struct {
+	words     []string
+	validator string
+}{
+	{[]string{"身份号码", "身份证号", "身份证件号", "citizen_id", "id_card"}, "citizen_id"},
+	{[]string{"统一社会信用代码", "信用代码", "credit_code"}, "credit_code"},
+	// The shipped division table is partial: check the form and province.
+	{[]string{"行政区划代码", "区划代码", "division_code"}, "division_format"},
+	{[]string{"手机号", "手机", "mobile"}, "mobile"},
+	{[]string{"联系电话", "电话号码", "phone", "telephone"}, "phone"},
+}
+
+// ValidatorName is the check the item's values get beyond their type.
+func (it DataItem) ValidatorName() string {
+	if it.Validator != "" {
+		return it.Validator
+	}
+	name, code := it.Name, strings.ToLower(it.Code)
+	for _, h := range validatorHints {
+		for _, w := range h.words {
+			if strings.Contains(name, w) || code != "" && strings.Contains(code, w) {
+				return h.validator
+			}
+		}
+	}
+	return ""
 }
 
 // CatalogEntry is one entry of the government information resource catalog,
@@ -316,6 +348,9 @@ func (e *CatalogEntry) Validate(isBase bool) error {
 		}
 		if !isTerm(Sensitivities, it.Sensitivity) {
 			f.Add(at+"sensitivity", "one of "+termCodes(Sensitivities))
+		}
+		if _, ok := Validators[it.Validator]; it.Validator != "" && !ok {
+			f.Add(at+"validator", "one of citizen_id, credit_code, division, division_format, mobile, phone")
 		}
 		if utf8.RuneCountInString(it.Description) > 1000 {
 			f.Add(at+"description", "at most 1000 characters")
