@@ -139,6 +139,9 @@ type TableService interface {
 	// FinishLoad makes the job's version current at once and whole, or,
 	// with failure set, removes everything the job wrote.
 	FinishLoad(ctx context.Context, job *LoadJob, problems []RowProblem, failure string) error
+	// RecoverLoads fails the loads a crash left running and takes back
+	// their rows; call it at start-up.
+	RecoverLoads(ctx context.Context) (int, error)
 	LoadJob(ctx context.Context, id int64) (*LoadJob, error)
 	LoadJobs(ctx context.Context, entryID int64) ([]*LoadJob, error)
 	RejectedRows(ctx context.Context, jobID int64) ([]RowProblem, error)

@@ -11,6 +11,7 @@ type Store interface {
 	LoginGuard
 	AuditService
 	CatalogService
+	TableService
 	// Ping checks the store answers.
 	Ping(ctx context.Context) error
 	// SchemaVersion returns the applied and the latest known migration.

@@ -94,6 +94,7 @@ func Run(t *testing.T, open Opener) {
 			{"ConcurrentAppendsTwoStores", testConcurrentAppendsTwoStores},
 		}},
 		{"Catalog", catalogTests},
+		{"Tables", tableTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

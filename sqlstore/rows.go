@@ -1,0 +1,274 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/cityhub/cityhub"
+)
+
+// MaxRowLimit caps a page of rows (CKAN's datastore caps at 32,000 too).
+const MaxRowLimit = 32000
+
+// QueryRows reads a page of an entry's table at a version, within the
+// caller's scope (allowed items, row scope, masks).
+func (s *Store) QueryRows(ctx context.Context, rq cityhub.RowQuery) (*cityhub.RowResult, error) {
+	info, err := s.Table(ctx, rq.EntryID)
+	if err != nil {
+		return nil, err
+	}
+	version := rq.Version
+	if version == 0 {
+		version = info.Version
+	} else if version > info.Version {
+		return nil, cityhub.Errorf(cityhub.ENOTFOUND, "table version %d does not exist", version)
+	}
+	byName := map[string]cityhub.TableColumn{}
+	for _, c := range info.Columns {
+		byName[c.Item] = c
+		if c.Code != "" {
+			byName[strings.ToLower(c.Code)] = c
+		}
+	}
+	allowed := func(c cityhub.TableColumn) bool {
+		return rq.AllowedItems == nil || slices.Contains(rq.AllowedItems, c.Item)
+	}
+	column := func(field, name string) (cityhub.TableColumn, error) {
+		c, ok := byName[name]
+		if !ok {
+			c, ok = byName[strings.ToLower(name)]
+		}
+		if !ok || !allowed(c) {
+			return c, &cityhub.Error{Code: cityhub.EINVALID, Message: "invalid row query",
+				Fields: map[string]string{field: fmt.Sprintf("no column %q", name)}}
+		}
+		return c, nil
+	}
+
+	var fields []cityhub.TableColumn
+	if len(rq.Fields) == 0 {
+		for _, c := range info.Columns {
+			if allowed(c) {
+				fields = append(fields, c)
+			}
+		}
+	} else {
+		for _, f := range rq.Fields {
+			c, err := column("fields", f)
+			if err != nil {
+				return nil, err
+			}
+			fields = append(fields, c)
+		}
+	}
+
+	table := fmt.Sprintf("ds_%d", rq.EntryID)
+	var w where
+	w.add("_v_from <= ? AND (_v_to IS NULL OR _v_to > ?)", version, version)
+	for _, group := range []struct {
+		field   string
+		filters []cityhub.RowFilter
+	}{{"filters", rq.Filters}, {"scope", rq.RowScope}} {
+		for _, f := range group.filters {
+			c, err := column(group.field, f.Item)
+			if err != nil {
+				return nil, err
+			}
+			cond, args, err := filterSQL(c, f)
+			if err != nil {
+				return nil, &cityhub.Error{Code: cityhub.EINVALID, Message: "invalid row query", Fields: map[string]string{group.field: err.Error()}}
+			}
+			w.add(cond, args...)
+		}
+	}
+	if q := strings.TrimSpace(rq.Q); q != "" {
+		var ors []string
+		var args []any
+		pattern := likeEscape(q)
+		for _, c := range fields {
+			if s.columnType(c.Type) == "TEXT" {
+				ors = append(ors, "LOWER("+c.Column+`) LIKE ? ESCAPE '\'`)
+				args = append(args, pattern)
+			}
+		}
+		if len(ors) == 0 {
+			ors = []string{"1 = 0"}
+		}
+		w.add("("+strings.Join(ors, " OR ")+")", args...)
+	}
+
+	order := "_id"
+	keyset := true
+	if len(rq.Sort) > 0 {
+		var parts []string
+		for _, srt := range rq.Sort {
+			desc := strings.HasPrefix(srt, "-")
+			c, err := column("sort", strings.TrimPrefix(srt, "-"))
+			if err != nil {
+				return nil, err
+			}
+			dir := " ASC"
+			if desc {
+				dir = " DESC"
+			}
+			parts = append(parts, c.Column+dir)
+		}
+		order = strings.Join(append(parts, "_id"), ", ")
+		keyset = false
+	}
+	res := &cityhub.RowResult{Version: version, Rows: []map[string]any{}}
+	for _, c := range fields {
+		res.Fields = append(res.Fields, c.Item)
+	}
+	if rq.Total {
+		var total int64
+		if len(w.conds) == 1 && version == info.Version {
+			total = info.Rows // no filter: the count kept at load time
+		} else if err := s.read().row(ctx, "SELECT COUNT(*) FROM "+table+w.String(), w.args...).Scan(&total); err != nil {
+			return nil, err
+		}
+		res.Total = &total
+	}
+	limit := rq.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	if limit > MaxRowLimit {
+		limit = MaxRowLimit
+	}
+	page := w
+	page.conds = slices.Clone(w.conds)
+	page.args = slices.Clone(w.args)
+	offset := rq.Offset
+	if rq.After > 0 {
+		if !keyset {
+			return nil, &cityhub.Error{Code: cityhub.EINVALID, Message: "invalid row query",
+				Fields: map[string]string{"after": "keyset paging follows _id order; leave sort empty"}}
+		}
+		page.add("_id > ?", rq.After)
+		offset = 0
+	}
+	cols := make([]string, len(fields))
+	for i, c := range fields {
+		cols[i] = c.Column
+	}
+	sel := "_id"
+	if len(cols) > 0 {
+		sel += ", " + strings.Join(cols, ", ")
+	}
+	rows, err := s.read().query(ctx, "SELECT "+sel+" FROM "+table+page.String()+" ORDER BY "+order+" LIMIT ? OFFSET ?",
+		append(page.args, limit, offset)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	dest := make([]any, len(fields)+1)
+	vals := make([]any, len(fields)+1)
+	for i := range dest {
+		dest[i] = &vals[i]
+	}
+	var lastID int64
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		row := make(map[string]any, len(fields)+1)
+		lastID = toInt64(vals[0])
+		row["_id"] = lastID
+		for i, c := range fields {
+			v := cellValue(c, vals[i+1])
+			if rule := rq.Masks[c.Item]; rule != "" {
+				if str, ok := v.(string); ok {
+					v = cityhub.Mask(rule, str)
+				}
+			}
+			row[c.Item] = v
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if keyset && len(res.Rows) == limit {
+		res.Next = lastID
+	}
+	return res, nil
+}
+
+// filterSQL turns a filter into a condition on c's column with typed
+// arguments.
+func filterSQL(c cityhub.TableColumn, f cityhub.RowFilter) (string, []any, error) {
+	if len(f.Values) == 0 {
+		return "", nil, fmt.Errorf("%s: no value", c.Item)
+	}
+	args := make([]any, len(f.Values))
+	for i, v := range f.Values {
+		a, err := argFor(c, v)
+		if err != nil {
+			return "", nil, err
+		}
+		args[i] = a
+	}
+	ops := map[string]string{cityhub.OpEq: "=", cityhub.OpGte: ">=", cityhub.OpLte: "<=", cityhub.OpGt: ">", cityhub.OpLt: "<"}
+	switch op := f.Op; {
+	case op == cityhub.OpIn || op == "" && len(args) > 1:
+		return c.Column + " IN (?" + strings.Repeat(", ?", len(args)-1) + ")", args, nil
+	case op == "":
+		return c.Column + " = ?", args[:1], nil
+	case ops[op] != "" && len(args) == 1:
+		return c.Column + " " + ops[op] + " ?", args, nil
+	case ops[op] != "":
+		return "", nil, fmt.Errorf("%s: %s takes one value", c.Item, op)
+	}
+	return "", nil, fmt.Errorf("%s: unknown operator %q (eq, in, gt, gte, lt, lte)", c.Item, f.Op)
+}
+
+// argFor converts a filter value to the column's type.
+func argFor(c cityhub.TableColumn, v string) (any, error) {
+	switch c.Type {
+	case "N", "Y":
+		f, err := cityhub.ParseNumber(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q is not a number", c.Item, v)
+		}
+		return f, nil
+	case "L":
+		b, err := cityhub.ParseBool(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q is not true or false", c.Item, v)
+		}
+		return b, nil
+	}
+	return v, nil
+}
+
+func toInt64(v any) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case int32:
+		return int64(x)
+	case int:
+		return int64(x)
+	}
+	return 0
+}
+
+// cellValue is a stored value as the API shows it: numbers as numbers,
+// logicals as booleans, everything else as text, empty as null.
+func cellValue(c cityhub.TableColumn, v any) any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case []byte:
+		return string(x)
+	case int64:
+		if c.Type == "L" {
+			return x != 0
+		}
+		return float64(x)
+	}
+	return v
+}
