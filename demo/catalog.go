@@ -258,6 +258,9 @@ func loadCatalog(ctx context.Context, store cityhub.Store, ids map[string]int64,
 			}
 		}
 	}
+	if _, err := loadRows(ctx, store, entries); err != nil {
+		return 0, err
+	}
 	if len(entries) > 2 {
 		cr := &cityhub.ChangeRequest{EntryID: entries[0].ID, Reason: "户籍地址字段已按新行政区划调整，请同步更新信息项说明。"}
 		if err := store.CreateChangeRequest(ctx, cr); err != nil {

@@ -102,6 +102,19 @@ func TestDemoCatalog(t *testing.T) {
 			}
 		}
 	}
+	ents, err := s.SearchCatalog(ctx, cityhub.CatalogQuery{Q: "企业登记基本信息", Scope: cityhub.CatalogScope{All: true}})
+	if err != nil || ents.Total == 0 {
+		t.Fatalf("enterprise entry: %v", err)
+	}
+	for _, e := range ents.Entries {
+		if e.Name != "宁波市企业登记基本信息" {
+			continue
+		}
+		res, err := s.QueryRows(ctx, cityhub.RowQuery{EntryID: e.ID, Total: true, Limit: 1})
+		if err != nil || *res.Total != 2000 {
+			t.Errorf("demo enterprise rows: %v %v", res, err)
+		}
+	}
 	for _, q := range []string{"路灯", "井盖", "空气质量", "企业"} {
 		r, err := s.SearchCatalog(ctx, cityhub.CatalogQuery{Q: q, Scope: cityhub.CatalogScope{All: true}})
 		if err != nil || r.Total == 0 {
