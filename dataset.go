@@ -149,4 +149,28 @@ type TableService interface {
 	// RollbackTable makes version the current state again, as a new version.
 	RollbackTable(ctx context.Context, entryID int64, version int) (*TableVersion, error)
 	QueryRows(ctx context.Context, q RowQuery) (*RowResult, error)
+	TableQuality(ctx context.Context, entryID int64) (*TableQuality, error)
+}
+
+// TableQuality is a table's quality report at its current version.
+type TableQuality struct {
+	EntryID       int64           `json:"entry_id"`
+	Version       int             `json:"version"`
+	Rows          int64           `json:"rows"`
+	Columns       []ColumnQuality `json:"columns"`
+	DuplicateKeys int64           `json:"duplicate_keys"` // primary-key values held by more than one current row
+	LastLoad      *LoadJob        `json:"last_load,omitempty"`
+	UpdatedAt     *time.Time      `json:"updated_at,omitempty"`
+	Fresh         bool            `json:"fresh"` // updated within the entry's update cycle
+}
+
+// ColumnQuality is one column's completeness and, for the last load, the
+// share of its values that passed the column's checks.
+type ColumnQuality struct {
+	Item         string  `json:"item"`
+	Validator    string  `json:"validator,omitempty"`
+	Filled       int64   `json:"filled"`
+	Completeness float64 `json:"completeness"` // filled ÷ rows
+	Rejected     int64   `json:"rejected"`     // values the last load rejected
+	Validity     float64 `json:"validity"`     // 1 − rejected ÷ received, for the last load
 }

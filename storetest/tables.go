@@ -16,6 +16,7 @@ var tableTests = []subtest{
 	{"FailedLoadLeavesNothing", testTableFailedLoad},
 	{"VersionsAndRollback", testTableRollback},
 	{"ScopeAndMasks", testTableScope},
+	{"Quality", testTableQuality},
 }
 
 // tableEntry is an entry whose items cover the column types.
@@ -298,5 +299,46 @@ func testTableScope(t *testing.T, open Opener) {
 		if _, err := e.Store.QueryRows(e.ctx, q); cityhub.ErrorCode(err) != cityhub.EINVALID {
 			t.Errorf("reaching a column outside the scope %+v: got %v", q, err)
 		}
+	}
+}
+
+func testTableQuality(t *testing.T, open Opener) {
+	e := newEnv(t, open)
+	entry := e.tableEntry(t)
+	empty := row("B", "江北区", 2, "2026-01-02", true)
+	empty[1], empty[2] = nil, nil // no district, no amount
+	e.load(t, entry, cityhub.LoadAppend, row("A", "海曙区", 1, "2026-01-01", true), empty)
+	// Appending A again makes a duplicate key.
+	job := &cityhub.LoadJob{EntryID: entry.ID, Mode: cityhub.LoadAppend, Source: "again.csv", Format: "csv"}
+	if err := e.Store.StartLoad(e.ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	job.Received, job.Stored, job.Rejected = 4, 2, 2
+	if err := e.Store.WriteRows(e.ctx, job, [][]any{row("A", "海曙区", 1, "2026-01-01", true), row("C", "海曙区", 3, "2026-01-03", true)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Store.FinishLoad(e.ctx, job, []cityhub.RowProblem{{Line: 2, Column: "金额", Reason: "not a number"},
+		{Line: 3, Column: "金额", Reason: "not a number"}}, ""); err != nil {
+		t.Fatal(err)
+	}
+	q, err := e.Store.TableQuality(e.ctx, entry.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Rows != 4 || q.DuplicateKeys != 1 || q.LastLoad == nil || q.LastLoad.ID != job.ID || !q.Fresh {
+		t.Errorf("quality: %+v", q)
+	}
+	byItem := map[string]cityhub.ColumnQuality{}
+	for _, c := range q.Columns {
+		byItem[c.Item] = c
+	}
+	if c := byItem["区县"]; c.Filled != 3 || c.Completeness != 0.75 {
+		t.Errorf("区县 completeness: %+v", c)
+	}
+	if c := byItem["金额"]; c.Rejected != 2 || c.Validity != 0.5 {
+		t.Errorf("金额 validity: %+v", c)
+	}
+	if c := byItem["编号"]; c.Completeness != 1 || c.Validity != 1 {
+		t.Errorf("编号: %+v", c)
 	}
 }
