@@ -288,6 +288,8 @@ func matrixCases() []matrixCase {
 
 	// The resource catalog.
 	cases = append(cases, catalogMatrixCases()...)
+	// Data behind the catalog: tables, rows, loads.
+	cases = append(cases, dataMatrixCases()...)
 	return cases
 }
 

@@ -80,9 +80,12 @@ type env struct {
 	users  map[string]*cityhub.User // by role label
 	tokens map[string]string        // session secrets by role label
 	// draftA and pubA are department A's seeded catalog entries: a draft and
-	// a published entry (versions create, submit, approve, publish).
+	// a published entry (versions create, submit, approve, publish), both
+	// spreadsheets with the data items of tableItems. Their rows are loaded
+	// on first use (see env.tables).
 	draftA *cityhub.CatalogEntry
 	pubA   *cityhub.CatalogEntry
+	data   *tableFixture
 
 	mu  sync.Mutex
 	seq int // for unique names
@@ -136,11 +139,13 @@ func newEnv(t testing.TB) *env {
 	authn.Now = clk.Now
 	logger := slog.New(slog.NewTextHandler(tLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv := &Server{Store: store, Auth: authn, AuditKey: key.Public(), Logger: logger,
-		Metrics: NewMetrics(), Version: "test", MaxBody: 1 << 20}
+		Metrics: NewMetrics(), Version: "test", MaxBody: 1 << 20, SpoolDir: t.TempDir()}
 	mux := http.NewServeMux()
 	srv.Register(mux)
 	ts := httptest.NewServer(srv.Handler(mux, false))
 	t.Cleanup(ts.Close)
+	// Loads answered with 202 record their outcome before the store closes.
+	t.Cleanup(srv.WaitLoads)
 
 	e := &env{t: t, store: store, auth: authn, srv: srv, mux: mux, ts: ts, clock: clk,
 		users: map[string]*cityhub.User{}, tokens: map[string]string{}}
@@ -170,8 +175,8 @@ func newEnv(t testing.TB) *env {
 		e.users[su.label] = u
 		e.tokens[su.label] = e.login(su.username, testPassword)
 	}
-	e.draftA = e.newEntry(e.deptA, cityhub.StatusDraft)
-	e.pubA = e.newEntry(e.deptA, cityhub.StatusPublished)
+	e.draftA = e.newTableEntry(e.deptA, cityhub.StatusDraft)
+	e.pubA = e.newTableEntry(e.deptA, cityhub.StatusPublished)
 	return e
 }
 

@@ -4,12 +4,14 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/ed25519"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/cityhub/cityhub"
 	"github.com/cityhub/cityhub/auth"
@@ -29,6 +31,12 @@ type Server struct {
 	Policy cityhub.CatalogPolicy
 	// Search answers catalog searches (an index over the store); nil: the store.
 	Search cityhub.CatalogSearcher
+	// SpoolDir keeps uploads while their loads run; Background is the
+	// context loads run in (cancelled at shutdown).
+	SpoolDir   string
+	Background context.Context
+
+	loads sync.WaitGroup
 }
 
 func (s *Server) searcher() cityhub.CatalogSearcher {
@@ -106,7 +114,7 @@ func (s *Server) endpoint(rt route) http.Handler {
 
 // routes lists every endpoint of the API, with its documentation.
 func (s *Server) routes() []route {
-	return slices.Concat(s.coreRoutes(), s.catalogRoutes(), s.catalogSheetRoutes())
+	return slices.Concat(s.coreRoutes(), s.catalogRoutes(), s.catalogSheetRoutes(), s.tableRoutes(), s.loadRoutes())
 }
 
 // coreRoutes are the platform's own endpoints: identity, departments, audit.

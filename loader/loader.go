@@ -116,36 +116,58 @@ func run(ctx context.Context, store Store, job *cityhub.LoadJob, rd tabular.Read
 	if size <= 0 {
 		size = 10000
 	}
+	// The writer stores batches while the reader parses and checks the
+	// next ones: on two cores the work overlaps. It gets a snapshot of the
+	// job's counts with each batch, so the two never share the job.
+	type batch struct {
+		rows [][]any
+		job  cityhub.LoadJob
+	}
+	batches := make(chan batch, 2)
+	written := make(chan error, 1)
+	go func() {
+		var err error
+		for b := range batches {
+			if err == nil {
+				err = store.WriteRows(ctx, &b.job, b.rows)
+			}
+		}
+		written <- err
+	}()
+	finish := func(failure string) string {
+		close(batches)
+		if err := <-written; err != nil && failure == "" {
+			failure = "storing rows failed: " + err.Error()
+		}
+		return failure
+	}
+
 	var problems []cityhub.RowProblem
-	batch := make([][]any, 0, size)
+	rows := make([][]any, 0, size)
 	blocked := false
-	flush := func() error {
-		if len(batch) == 0 || blocked {
-			batch = batch[:0]
-			return nil
+	flush := func() {
+		if len(rows) == 0 || blocked {
+			rows = rows[:0]
+			return
 		}
-		job.Stored += int64(len(batch))
+		job.Stored += int64(len(rows))
 		job.BytesRead = rd.BytesRead()
-		if err := store.WriteRows(ctx, job, batch); err != nil {
-			job.Stored -= int64(len(batch))
-			return err
-		}
-		batch = batch[:0]
+		batches <- batch{rows, *job}
+		rows = make([][]any, 0, size)
 		if opts.Progress != nil {
 			opts.Progress(job)
 		}
-		return nil
 	}
 	for {
 		if err := ctx.Err(); err != nil {
-			return "cancelled: " + err.Error(), problems
+			return finish("cancelled: " + err.Error()), problems
 		}
 		rec, err := rd.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return "the file could not be read to its end (" + err.Error() + "); nothing was stored", problems
+			return finish("the file could not be read to its end (" + err.Error() + "); nothing was stored"), problems
 		}
 		job.Received++
 		row, rowProblems := p.convert(rec)
@@ -164,18 +186,14 @@ func run(ctx context.Context, store Store, job *cityhub.LoadJob, rd tabular.Read
 			}
 			continue
 		}
-		batch = append(batch, row)
-		if len(batch) == size {
-			if err := flush(); err != nil {
-				return "storing rows failed: " + err.Error(), problems
-			}
+		rows = append(rows, row)
+		if len(rows) == size {
+			flush()
 		}
 	}
-	if err := flush(); err != nil {
-		return "storing rows failed: " + err.Error(), problems
-	}
+	flush()
 	job.BytesRead = rd.BytesRead()
-	return "", problems
+	return finish(""), problems
 }
 
 // plan says, for each table column, which file column feeds it and how to

@@ -76,6 +76,12 @@ func (s *Store) QueryRows(ctx context.Context, rq cityhub.RowQuery) (*cityhub.Ro
 			if err != nil {
 				return nil, err
 			}
+			if group.field == "filters" && rq.Masks[c.Item] != "" {
+				// A range or an equality on clear values would give back what
+				// the mask hides.
+				return nil, &cityhub.Error{Code: cityhub.EINVALID, Message: "invalid row query",
+					Fields: map[string]string{"filters": c.Item + " is masked for you: it cannot be filtered on"}}
+			}
 			cond, args, err := filterSQL(c, f)
 			if err != nil {
 				return nil, &cityhub.Error{Code: cityhub.EINVALID, Message: "invalid row query", Fields: map[string]string{group.field: err.Error()}}
@@ -88,7 +94,8 @@ func (s *Store) QueryRows(ctx context.Context, rq cityhub.RowQuery) (*cityhub.Ro
 		var args []any
 		pattern := likeEscape(q)
 		for _, c := range fields {
-			if s.columnType(c.Type) == "TEXT" {
+			// Masked columns are not searched: a match would confirm a guess.
+			if s.columnType(c.Type) == "TEXT" && rq.Masks[c.Item] == "" {
 				ors = append(ors, "LOWER("+c.Column+`) LIKE ? ESCAPE '\'`)
 				args = append(args, pattern)
 			}
@@ -108,6 +115,10 @@ func (s *Store) QueryRows(ctx context.Context, rq cityhub.RowQuery) (*cityhub.Ro
 			c, err := column("sort", strings.TrimPrefix(srt, "-"))
 			if err != nil {
 				return nil, err
+			}
+			if rq.Masks[c.Item] != "" {
+				return nil, &cityhub.Error{Code: cityhub.EINVALID, Message: "invalid row query",
+					Fields: map[string]string{"sort": c.Item + " is masked for you: it cannot be sorted on"}}
 			}
 			dir := " ASC"
 			if desc {
@@ -179,9 +190,11 @@ func (s *Store) QueryRows(ctx context.Context, rq cityhub.RowQuery) (*cityhub.Ro
 		row["_id"] = lastID
 		for i, c := range fields {
 			v := cellValue(c, vals[i+1])
-			if rule := rq.Masks[c.Item]; rule != "" {
+			if rule := rq.Masks[c.Item]; rule != "" && v != nil {
 				if str, ok := v.(string); ok {
 					v = cityhub.Mask(rule, str)
+				} else {
+					v = cityhub.MaskAll(fmt.Sprint(v)) // numbers and logicals: nothing of them shows
 				}
 			}
 			row[c.Item] = v

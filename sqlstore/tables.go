@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -180,6 +181,11 @@ func (s *Store) StartLoad(ctx context.Context, job *cityhub.LoadJob) error {
 		var last int
 		if err := tx.row(ctx, "SELECT COALESCE(MAX(version), 0) FROM data_versions WHERE entry_id = ?", job.EntryID).Scan(&last); err != nil {
 			return "", nil, err
+		}
+		if s.dialect == SQLite && last == 0 {
+			if err := s.deferIndexes(ctx, tx, job.EntryID); err != nil {
+				return "", nil, err
+			}
 		}
 		job.Version, job.Status = last+1, cityhub.JobRunning
 		job.Actor = cityhub.ActorFrom(ctx).Username
@@ -400,6 +406,9 @@ func (s *Store) FinishLoad(ctx context.Context, job *cityhub.LoadJob, problems [
 			return err
 		}
 	}
+	if err := s.rebuildIndexes(ctx, job.EntryID); err != nil {
+		return err
+	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	job.FinishedAt = &now
 	action := "table.load"
@@ -440,7 +449,69 @@ func (s *Store) FinishLoad(ctx context.Context, job *cityhub.LoadJob, problems [
 			job.Discarded, job.BytesRead, job.Error, micros(now), job.ID)
 		return tableObject(job.EntryID), details, err
 	})
+	if err == nil && failure == "" && job.Stored > batchSize {
+		// Fresh statistics after a big load, or the planner guesses wrong
+		// about the new rows (PostgreSQL; SQLite's planner is told too).
+		if _, aerr := s.read().exec(ctx, "ANALYZE "+table); aerr != nil {
+			s.log.Warn("analyze after load", "table", table, "err", aerr)
+		}
+	}
 	return err
+}
+
+// deferIndexes drops a never-loaded SQLite table's indexes for its first
+// load and remembers them; rebuildIndexes makes them again.
+func (s *Store) deferIndexes(ctx context.Context, tx q, entryID int64) error {
+	table := fmt.Sprintf("ds_%d", entryID)
+	rows, err := tx.query(ctx, "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", table)
+	if err != nil {
+		return err
+	}
+	var names, ddl []string
+	for rows.Next() {
+		var name, sql string
+		if err := rows.Scan(&name, &sql); err != nil {
+			rows.Close()
+			return err
+		}
+		names, ddl = append(names, name), append(ddl, sql)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ddl) == 0 {
+		return err
+	}
+	for _, n := range names {
+		if _, err := tx.exec(ctx, "DROP INDEX "+n); err != nil {
+			return err
+		}
+	}
+	_, err = tx.exec(ctx, "UPDATE data_tables SET deferred_indexes = ? WHERE entry_id = ?", jsonText(ddl), entryID)
+	return err
+}
+
+func (s *Store) rebuildIndexes(ctx context.Context, entryID int64) error {
+	var text string
+	if err := s.read().row(ctx, "SELECT deferred_indexes FROM data_tables WHERE entry_id = ?", entryID).Scan(&text); err != nil || text == "" {
+		return err
+	}
+	var ddl []string
+	if err := json.Unmarshal([]byte(text), &ddl); err != nil {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, stmt := range ddl {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, s.rebind("UPDATE data_tables SET deferred_indexes = '' WHERE entry_id = ?"), entryID); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // maxRejects bounds the problems kept per job; the counts stay exact.

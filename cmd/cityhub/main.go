@@ -63,6 +63,7 @@ Usage:
   cityhub audit verify [flags]       walk the audit chain; exit 3 when it was tampered with
   cityhub audit export [flags]       write audit records as JSON lines
   cityhub audit head [flags]         write the signed chain head, to keep outside the platform
+  cityhub load [flags] ENTRY FILE    load rows into a catalog entry's table (CSV, TSV, XLSX, JSON, NDJSON)
   cityhub catalog import [flags] F   import catalog entries from F (.xlsx or .csv, the guideline's layout)
   cityhub catalog export [flags] F   export the catalog to F (.xlsx or .csv)
   cityhub config [flags]             print the effective configuration (secrets masked)
@@ -130,4 +131,5 @@ var commands = map[string]func(context.Context, *env) error{
 	"audit head":     cmdAuditHead,
 	"catalog import": cmdCatalogImport,
 	"catalog export": cmdCatalogExport,
+	"load":           cmdLoad,
 }

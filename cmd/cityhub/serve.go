@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/cityhub/cityhub"
@@ -92,8 +93,17 @@ func cmdServe(ctx context.Context, e *env) error {
 		}
 		log.Info("catalog search index ready", "entries", index.Len(), "took", time.Since(start).Round(time.Millisecond))
 	}()
+	if n, err := store.RecoverLoads(boot); err != nil {
+		return fmt.Errorf("recovering interrupted loads: %w", err)
+	} else if n > 0 {
+		log.Warn("failed the loads the last stop interrupted; their rows were taken back", "jobs", n)
+	}
+	// Loads run past their requests; they stop with the server.
+	loadCtx, stopLoads := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopLoads()
 	api := &httpapi.Server{Store: store, Auth: authn, AuditKey: key.Public(), Logger: log.With("component", "http"),
-		Metrics: httpapi.NewMetrics(), Version: version, MaxBody: c.MaxBodyBytes, Search: index, Policy: c.Catalog}
+		Metrics: httpapi.NewMetrics(), Version: version, MaxBody: c.MaxBodyBytes, Search: index, Policy: c.Catalog,
+		SpoolDir: filepath.Join(c.Data, "spool"), Background: loadCtx}
 	loc, _ := time.LoadLocation(c.TimeZone) // checked by Validate
 	console := &web.Console{Store: store, Auth: authn, AuditKey: key.Public(), Logger: log.With("component", "web"),
 		Version: version, SecureCookies: c.SecureCookies, Location: loc, Search: index, Policy: c.Catalog}
@@ -127,6 +137,8 @@ func cmdServe(ctx context.Context, e *env) error {
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	stopLoads()
+	api.WaitLoads() // a cancelled load records its failure before the store closes
 	log.Info("stopped")
 	return nil
 }
