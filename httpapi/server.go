@@ -114,7 +114,7 @@ func (s *Server) endpoint(rt route) http.Handler {
 
 // routes lists every endpoint of the API, with its documentation.
 func (s *Server) routes() []route {
-	return slices.Concat(s.coreRoutes(), s.catalogRoutes(), s.catalogSheetRoutes(), s.tableRoutes(), s.loadRoutes())
+	return slices.Concat(s.coreRoutes(), s.catalogRoutes(), s.catalogSheetRoutes(), s.tableRoutes(), s.loadRoutes(), s.rowsExportRoutes())
 }
 
 // coreRoutes are the platform's own endpoints: identity, departments, audit.

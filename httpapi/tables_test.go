@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -412,6 +413,43 @@ func dataMatrixCases() []matrixCase {
 		return call{path: entryPath(e.newFileEntry(e.deptA, cityhub.StatusPublished).ID, "/rows")}
 	}, 409, nil, nil)
 	add("rows of a missing entry", rows, fixed(entryPath(987654, "/rows"), nil), 404, nil, nil)
+
+	// Export: whoever sees the entry, in their scope, every matching row.
+	export := "GET /api/v1/catalog/entries/{id}/rows/export"
+	checkExport := func(t *testing.T, e *env, role string, c call, res *response) {
+		text := string(res.body)
+		if !strings.HasPrefix(text, "\uFEFF") || !strings.Contains(res.header.Get("Content-Disposition"), ".csv") {
+			t.Errorf("got %q…, want a CSV download with a BOM", text[:min(40, len(text))])
+		}
+		lines := strings.Split(strings.TrimSpace(strings.TrimPrefix(text, "\uFEFF")), "\n")
+		want := tableItemNames
+		if !insider(role) {
+			want = tableItemNames[:5]
+		}
+		if len(lines) != 6 || lines[0] != strings.Join(want, ",") {
+			t.Errorf("got %d lines, header %q; want 6 lines, header %v", len(lines), lines[0], want)
+		}
+		if !insider(role) && (strings.Contains(text, "13812345678") || !strings.Contains(text, "138****5678")) {
+			t.Errorf("export for %s shows a clear mobile number: %s", role, text)
+		}
+	}
+	add("export rows of a published entry", export, at(pub, "/rows/export?bom=true"), 200, nil, checkExport)
+	d, w = inDeptA(200)
+	add("export rows of a draft of A", export, at(draft, "/rows/export?bom=true"), d, w, checkExport)
+	add("export rows as JSON", export, at(pub, "/rows/export?file=json"), 200, nil,
+		func(t *testing.T, e *env, role string, c call, res *response) {
+			var rows []map[string]any
+			if err := json.Unmarshal(res.body, &rows); err != nil || len(rows) != 5 {
+				t.Errorf("got %s (%v), want a JSON array of 5 rows", res.body, err)
+			}
+		})
+	add("export rows as XLSX", export, at(pub, "/rows/export?file=xlsx"), 200, nil,
+		func(t *testing.T, e *env, role string, c call, res *response) {
+			if !bytes.HasPrefix(res.body, []byte("PK")) {
+				t.Errorf("got %q…, want a zip (XLSX)", res.body[:min(8, len(res.body))])
+			}
+		})
+	add("export rows in an unknown format", export, at(pub, "/rows/export?file=pdf"), 400, nil, nil)
 
 	// Rollback: the provider's stewards.
 	d, w = statuses(403, rPA, 200, rST, 200)
