@@ -174,3 +174,35 @@ type ColumnQuality struct {
 	Rejected     int64   `json:"rejected"`     // values the last load rejected
 	Validity     float64 `json:"validity"`     // 1 − rejected ÷ received, for the last load
 }
+
+// Pull is a scheduled fetch of an entry's rows from a URL.
+type Pull struct {
+	EntryID   int64      `json:"entry_id"`
+	URL       string     `json:"url"`
+	Format    string     `json:"format,omitempty"` // csv, json, …; from the response when empty
+	Mode      string     `json:"mode"`
+	Enabled   bool       `json:"enabled"`
+	LastRun   *time.Time `json:"last_run,omitempty"`
+	LastJob   int64      `json:"last_job,omitempty"`
+	LastError string     `json:"last_error,omitempty"`
+}
+
+// PullInterval is how often an entry's pull runs: its update cycle, and at
+// least every 5 minutes for real-time entries.
+func PullInterval(cycle string) time.Duration {
+	if cycle == CycleRealtime {
+		return 5 * time.Minute
+	}
+	if d := CycleLength(cycle); d > 0 {
+		return d
+	}
+	return 7 * 24 * time.Hour // 不定期: weekly
+}
+
+// PullService keeps scheduled pulls.
+type PullService interface {
+	SetPull(ctx context.Context, p *Pull) error
+	Pull(ctx context.Context, entryID int64) (*Pull, error)
+	Pulls(ctx context.Context) ([]*Pull, error)
+	RecordPull(ctx context.Context, entryID int64, at time.Time, job int64, failure string) error
+}

@@ -12,6 +12,7 @@ type Store interface {
 	AuditService
 	CatalogService
 	TableService
+	PullService
 	// Ping checks the store answers.
 	Ping(ctx context.Context) error
 	// SchemaVersion returns the applied and the latest known migration.

@@ -35,6 +35,8 @@ type Server struct {
 	// context loads run in (cancelled at shutdown).
 	SpoolDir   string
 	Background context.Context
+	// PullClient fetches scheduled pulls' URLs; nil: a client with a long timeout.
+	PullClient *http.Client
 
 	loads sync.WaitGroup
 }
@@ -114,7 +116,7 @@ func (s *Server) endpoint(rt route) http.Handler {
 
 // routes lists every endpoint of the API, with its documentation.
 func (s *Server) routes() []route {
-	return slices.Concat(s.coreRoutes(), s.catalogRoutes(), s.catalogSheetRoutes(), s.tableRoutes(), s.loadRoutes(), s.rowsExportRoutes())
+	return slices.Concat(s.coreRoutes(), s.catalogRoutes(), s.catalogSheetRoutes(), s.tableRoutes(), s.loadRoutes(), s.rowsExportRoutes(), s.pullRoutes())
 }
 
 // coreRoutes are the platform's own endpoints: identity, departments, audit.

@@ -5,13 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -450,6 +453,48 @@ func dataMatrixCases() []matrixCase {
 			}
 		})
 	add("export rows in an unknown format", export, at(pub, "/rows/export?file=pdf"), 400, nil, nil)
+
+	// Pulls: the provider's stewards set and run them; whoever sees the
+	// entry reads them.
+	pullURL := seedServer()
+	withPull := func(status string) func(e *env, _ string) call {
+		return func(e *env, _ string) call {
+			en := fresh(status)(e)
+			if err := e.store.SetPull(systemCtx(), &cityhub.Pull{EntryID: en.ID, URL: pullURL, Mode: cityhub.LoadReplace, Enabled: true}); err != nil {
+				panic(err)
+			}
+			return call{path: entryPath(en.ID, "/pull")}
+		}
+	}
+	add("read a pull", "GET /api/v1/catalog/entries/{id}/pull", withPull(cityhub.StatusPublished), 200, nil,
+		func(t *testing.T, e *env, role string, c call, res *response) {
+			var p cityhub.Pull
+			res.decode(t, &p)
+			if p.URL != pullURL || p.Mode != cityhub.LoadReplace || !p.Enabled {
+				t.Errorf("got %s, want the pull set", res.body)
+			}
+		})
+	d, w = statuses(403, rPA, 200, rST, 200)
+	add("set a pull", "PUT /api/v1/catalog/entries/{id}/pull", func(e *env, _ string) call {
+		en := fresh(cityhub.StatusPublished)(e)
+		return call{path: entryPath(en.ID, "/pull"), body: map[string]any{"url": pullURL, "mode": "replace", "enabled": true}}
+	}, d, w, func(t *testing.T, e *env, role string, c call, res *response) {
+		if p, err := e.store.Pull(systemCtx(), entryID(t, c.path)); err != nil || p.URL != pullURL {
+			t.Errorf("stored pull: %+v %v", p, err)
+		}
+	})
+	d, w = statuses(403, rPA, 200, rST, 200)
+	add("run a pull", "POST /api/v1/catalog/entries/{id}/pull/run", func(e *env, role string) call {
+		c := withPull(cityhub.StatusPublished)(e, role)
+		c.path += "/run"
+		return c
+	}, d, w, func(t *testing.T, e *env, role string, c call, res *response) {
+		var job cityhub.LoadJob
+		res.decode(t, &job)
+		if job.Status != cityhub.JobSucceeded || job.Stored != 5 || job.Source != pullURL {
+			t.Errorf("got %s, want a succeeded load of the 5 seed rows from the URL", res.body)
+		}
+	})
 
 	// Rollback: the provider's stewards.
 	d, w = statuses(403, rPA, 200, rST, 200)
@@ -1285,3 +1330,14 @@ func TestRowLimit(t *testing.T) {
 		t.Errorf("next page: got %v (next %d), want the last row only", got, rest.Next)
 	}
 }
+
+var seedServerURL = sync.OnceValue(func() string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/csv")
+		io.WriteString(w, seedCSV)
+	}))
+	return srv.URL + "/seed.csv" // lives for the test binary
+})
+
+// seedServer serves seedCSV on loopback for pull tests.
+func seedServer() string { return seedServerURL() }

@@ -18,6 +18,7 @@ import (
 	"github.com/cityhub/cityhub/catalogindex"
 	"github.com/cityhub/cityhub/demo"
 	"github.com/cityhub/cityhub/httpapi"
+	"github.com/cityhub/cityhub/loader"
 	"github.com/cityhub/cityhub/sqlstore"
 	"github.com/cityhub/cityhub/web"
 )
@@ -105,6 +106,8 @@ func cmdServe(ctx context.Context, e *env) error {
 		Metrics: httpapi.NewMetrics(), Version: version, MaxBody: c.MaxBodyBytes, Search: index, Policy: c.Catalog,
 		SpoolDir: filepath.Join(c.Data, "spool"), Background: loadCtx}
 	loc, _ := time.LoadLocation(c.TimeZone) // checked by Validate
+	pulls := &loader.Scheduler{Store: store, Client: &http.Client{Timeout: 30 * time.Minute}, Logger: log.With("component", "pull")}
+	go pulls.Run(loadCtx)
 	console := &web.Console{Store: store, Auth: authn, AuditKey: key.Public(), Logger: log.With("component", "web"),
 		Version: version, SecureCookies: c.SecureCookies, Location: loc, Search: index, Policy: c.Catalog}
 	mux := http.NewServeMux()
