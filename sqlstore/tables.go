@@ -182,7 +182,7 @@ func (s *Store) StartLoad(ctx context.Context, job *cityhub.LoadJob) error {
 		if err := tx.row(ctx, "SELECT COALESCE(MAX(version), 0) FROM data_versions WHERE entry_id = ?", job.EntryID).Scan(&last); err != nil {
 			return "", nil, err
 		}
-		if s.dialect == SQLite && last == 0 {
+		if last == 0 {
 			if err := s.deferIndexes(ctx, tx, job.EntryID); err != nil {
 				return "", nil, err
 			}
@@ -459,11 +459,17 @@ func (s *Store) FinishLoad(ctx context.Context, job *cityhub.LoadJob, problems [
 	return err
 }
 
-// deferIndexes drops a never-loaded SQLite table's indexes for its first
-// load and remembers them; rebuildIndexes makes them again.
+// deferIndexes drops a never-loaded table's secondary indexes for its
+// first load and remembers them; rebuildIndexes makes them again. Building
+// an index once at the end is several times faster than growing it row by
+// row (SQLite 35k → 220k rows/s at 10M rows).
 func (s *Store) deferIndexes(ctx context.Context, tx q, entryID int64) error {
 	table := fmt.Sprintf("ds_%d", entryID)
-	rows, err := tx.query(ctx, "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", table)
+	list := "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL"
+	if s.dialect == Postgres {
+		list = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ? AND schemaname = current_schema() AND indexname NOT LIKE '%\\_pkey' ESCAPE '\\'"
+	}
+	rows, err := tx.query(ctx, list, table)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,9 +34,18 @@ func main() {
 	dsn := flag.String("db", "", "postgres:// URL (a fresh schema is made and dropped); empty: SQLite in a temp dir")
 	dir := flag.String("dir", "", "work directory (default a temp dir, removed after)")
 	queries := flag.Int("queries", 200, "filtered queries to time")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run here")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
 	if err := run(*rows, *dsn, *dir, *queries); err != nil {
 		fmt.Fprintln(os.Stderr, "tableload:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }

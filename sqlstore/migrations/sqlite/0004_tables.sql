@@ -10,7 +10,7 @@ CREATE TABLE data_tables (
     pending    INTEGER NOT NULL DEFAULT 0, -- the version a running load writes, 0 when none
     row_count  BIGINT  NOT NULL DEFAULT 0, -- rows at the current version
     next_col   INTEGER NOT NULL DEFAULT 1,
-    -- SQLite: indexes dropped for a first load, rebuilt when it ends
+    -- indexes dropped for a first load, rebuilt when it ends
     -- (building an index once is far faster than growing it row by row).
     deferred_indexes TEXT NOT NULL DEFAULT ''
 );
