@@ -84,7 +84,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		// wait on busy_timeout instead of failing on lock upgrade.
 		s.db, err = sql.Open("sqlite", "file:"+s.path+"?_txlock=immediate"+
 			"&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"+
-			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(1)")
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(1)&_pragma=threads(0)")
 		if err == nil {
 			s.db.SetMaxOpenConns(8)
 		}
