@@ -78,4 +78,3 @@ func (s *Store) RecordPull(ctx context.Context, entryID int64, at time.Time, job
 		micros(at), job, truncate(failure, 500), entryID)
 	return err
 }
-

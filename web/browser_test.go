@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/cityhub/cityhub"
+	"github.com/cityhub/cityhub/demo"
 )
 
 // chromiumPath is Debian's chromium; the test drives it headless.
@@ -27,12 +28,7 @@ const chromiumPath = "/usr/bin/chromium"
 // exception or console error. Set CITYHUB_SCREENSHOT_DIR to keep
 // screenshots of the pages (desktop and phone).
 func TestBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("no browser at %s (install Debian's chromium); skipped outside CI", chromiumPath)
-		}
-		t.Fatalf("no browser at %s: %v", chromiumPath, err)
-	}
+	requireBrowser(t)
 	s := newStack(t)
 	s.user("admin", nil, cityhub.RolePlatformAdmin)
 	lamps := s.entry(s.city, "209", "智慧路灯设施信息", func(e *cityhub.CatalogEntry) {
@@ -50,113 +46,10 @@ func TestBrowser(t *testing.T) {
 		e.Format, e.UpdateCycle, e.Domain = cityhub.FormatStream, cityhub.CycleRealtime, "environment"
 	})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-
-	// Collect script exceptions, console.error calls and error entries of
-	// the browser log (CSP violations, failed loads of assets).
-	var mu sync.Mutex
-	var problems []string
-	// refusedPage is the page that a step expects to answer 4xx (a form
-	// sent back with field errors); Chrome logs that as a network error.
-	var refusedPage string
-	report := func(format string, args ...any) {
-		mu.Lock()
-		problems = append(problems, fmt.Sprintf(format, args...))
-		mu.Unlock()
-	}
-	err := chromedp.Listen(bctx, func(ev any) {
-		switch ev := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			d := ev.ExceptionDetails
-			msg := d.Text
-			if d.Exception != nil && d.Exception.Description != "" {
-				msg += " " + d.Exception.Description
-			}
-			report("JavaScript exception at %s:%d: %s", d.URL, d.LineNumber, msg)
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.ConsoleAPICalledTypeError {
-				var args []string
-				for _, a := range ev.Args {
-					args = append(args, strings.Trim(string(a.Value), `"`)+a.Description)
-				}
-				report("console.error: %s", strings.Join(args, " "))
-			}
-		case *log.EventEntryAdded:
-			if ev.Entry.Level == log.EntryLevelError {
-				mu.Lock()
-				expected := ev.Entry.Source == log.EntrySourceNetwork && refusedPage != "" && ev.Entry.URL == refusedPage
-				mu.Unlock()
-				if expected {
-					return
-				}
-				report("browser log error (%s) %s: %s", ev.Entry.Source, ev.Entry.URL, ev.Entry.Text)
-			}
-		}
-	})
-	if err != nil {
-		t.Fatalf("start browser: %v", err)
-	}
-
+	b := startBrowser(t, 60*time.Second)
+	bctx, shotDir := b.ctx, b.shotDir
+	step, snap, wantText := b.step, b.snap, b.wantText
 	base := s.srv.URL
-	shotDir := os.Getenv("CITYHUB_SCREENSHOT_DIR")
-	// snap keeps a screenshot of the page when CITYHUB_SCREENSHOT_DIR is set.
-	snap := func(name string) {
-		t.Helper()
-		if shotDir == "" {
-			return
-		}
-		png, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(shotDir, name+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, actions...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if len(problems) > 0 {
-			t.Fatalf("%s: the page reported problems:\n%s", name, strings.Join(problems, "\n"))
-		}
-	}
-	text := func(name string, sel string) string {
-		t.Helper()
-		got, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("%s: read %s: %v", name, sel, err)
-		}
-		return got
-	}
-	wantText := func(name, sel, want string) {
-		t.Helper()
-		if got := text(name, sel); !strings.Contains(got, want) {
-			t.Errorf("%s: %s shows %q, want it to contain %q", name, sel, got, want)
-		}
-	}
 
 	start := time.Now()
 	step("login page", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("login-form")))
@@ -362,9 +255,7 @@ func TestBrowser(t *testing.T) {
 	wantText("english home", "#home-roles", "Platform administrator")
 	snap("home-en")
 
-	mu.Lock()
-	refusedPage = base + "/departments"
-	mu.Unlock()
+	b.expectRefused(base + "/departments")
 	step("refused form",
 		chromedp.Navigate(base+"/departments?lang=zh"),
 		chromedp.WaitVisible(chromedp.ID("department-form")),
@@ -374,9 +265,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("credit_code-error")),
 	)
 	wantText("refused form", "#credit_code-error", "不是有效的统一社会信用代码")
-	mu.Lock()
-	refusedPage = ""
-	mu.Unlock()
+	b.expectRefused("")
 	snap("departments-error")
 
 	if shotDir != "" {
@@ -400,5 +289,278 @@ func TestBrowser(t *testing.T) {
 		snap("catalog-import-phone")
 	}
 	t.Logf("browser walk took %s", time.Since(start).Round(time.Millisecond))
+	s.noErrorLogs()
+}
+
+// requireBrowser skips the test without Debian's chromium, except in CI.
+func requireBrowser(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "" {
+			t.Skipf("no browser at %s (install Debian's chromium); skipped outside CI", chromiumPath)
+		}
+		t.Fatalf("no browser at %s: %v", chromiumPath, err)
+	}
+}
+
+// browser is a headless chromium that collects the pages' problems:
+// script exceptions, console.error calls and error entries of the browser
+// log (CSP violations, failed loads of assets).
+type browser struct {
+	t       *testing.T
+	ctx     context.Context
+	shotDir string // CITYHUB_SCREENSHOT_DIR: keep screenshots there
+
+	mu       sync.Mutex
+	problems []string
+	// refusedPage is the page that a step expects to answer 4xx (a form
+	// sent back with field errors); Chrome logs that as a network error.
+	refusedPage string
+}
+
+// startBrowser starts chromium for at most timeout; it stops with the test.
+func startBrowser(t *testing.T, timeout time.Duration) *browser {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelBrowser)
+	b := &browser{t: t, ctx: bctx, shotDir: os.Getenv("CITYHUB_SCREENSHOT_DIR")}
+	report := func(format string, args ...any) {
+		b.mu.Lock()
+		b.problems = append(b.problems, fmt.Sprintf(format, args...))
+		b.mu.Unlock()
+	}
+	err := chromedp.Listen(bctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			d := ev.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil && d.Exception.Description != "" {
+				msg += " " + d.Exception.Description
+			}
+			report("JavaScript exception at %s:%d: %s", d.URL, d.LineNumber, msg)
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.ConsoleAPICalledTypeError {
+				var args []string
+				for _, a := range ev.Args {
+					args = append(args, strings.Trim(string(a.Value), `"`)+a.Description)
+				}
+				report("console.error: %s", strings.Join(args, " "))
+			}
+		case *log.EventEntryAdded:
+			if ev.Entry.Level == log.EntryLevelError {
+				b.mu.Lock()
+				expected := ev.Entry.Source == log.EntrySourceNetwork && b.refusedPage != "" && ev.Entry.URL == b.refusedPage
+				b.mu.Unlock()
+				if expected {
+					return
+				}
+				report("browser log error (%s) %s: %s", ev.Entry.Source, ev.Entry.URL, ev.Entry.Text)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("start browser: %v", err)
+	}
+	return b
+}
+
+// expectRefused names the page the next steps expect to answer 4xx ("" for none).
+func (b *browser) expectRefused(url string) {
+	b.mu.Lock()
+	b.refusedPage = url
+	b.mu.Unlock()
+}
+
+// snap keeps a screenshot of the page when CITYHUB_SCREENSHOT_DIR is set.
+func (b *browser) snap(name string) {
+	b.t.Helper()
+	if b.shotDir == "" {
+		return
+	}
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.shotDir, name+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// step runs actions and fails the test if they fail or a page reported a
+// problem.
+func (b *browser) step(name string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v", name, err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.problems) > 0 {
+		b.t.Fatalf("%s: the page reported problems:\n%s", name, strings.Join(b.problems, "\n"))
+	}
+}
+
+func (b *browser) text(name string, sel string) string {
+	b.t.Helper()
+	got, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("%s: read %s: %v", name, sel, err)
+	}
+	return got
+}
+
+func (b *browser) wantText(name, sel, want string) {
+	b.t.Helper()
+	if got := b.text(name, sel); !strings.Contains(got, want) {
+		b.t.Errorf("%s: %s shows %q, want it to contain %q", name, sel, got, want)
+	}
+}
+
+// stepWithin is step with its own deadline: a bounded wait.
+func (b *browser) stepWithin(d time.Duration, name string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, d)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.t.Fatalf("%s (within %s): %v", name, d, err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.problems) > 0 {
+		b.t.Fatalf("%s: the page reported problems:\n%s", name, strings.Join(b.problems, "\n"))
+	}
+}
+
+// TestBrowserData walks the data pages of the demo city's enterprise
+// register (2,000 rows) as its steward: the entry's data section, the
+// preview with a filter and the next page, the upload of a small CSV with
+// one bad row, its job page until it has succeeded, and the quality
+// report, failing on any JavaScript exception or console error.
+func TestBrowserData(t *testing.T) {
+	requireBrowser(t)
+	s := newStack(t)
+	ctx := cityhub.WithActor(context.Background(), cityhub.Actor{Username: "system"})
+	start := time.Now()
+	if _, err := demo.Load(ctx, s.store, s.auth.Hash); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("demo city loaded in %s", time.Since(start).Round(time.Millisecond))
+	res, err := s.store.SearchCatalog(ctx, cityhub.CatalogQuery{Q: "企业登记基本信息", Scope: cityhub.CatalogScope{All: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e *cityhub.CatalogEntry
+	for _, r := range res.Entries {
+		if r.Name == "宁波市企业登记基本信息" {
+			e = r
+		}
+	}
+	if e == nil {
+		t.Fatal("no demo entry 宁波市企业登记基本信息")
+	}
+	files := t.TempDir()
+	csvPath := filepath.Join(files, "新设企业.csv")
+	header := "统一社会信用代码,企业名称,企业类型,法定代表人,注册资本(万元),成立日期,经营范围,登记状态,住所\n"
+	rows := creditCode(t, 901) + ",宁波甬江新设科技有限公司,有限责任公司,张伟,500,2026-03-01,软件开发,存续,浙江省宁波市鄞州区院士路1号\n" +
+		"91330200MA2XXXXXX1,宁波代码有误贸易有限公司,有限责任公司,李芳,100,2026-03-02,贸易,存续,浙江省宁波市海曙区中山西路2号\n" +
+		creditCode(t, 903) + ",宁波三江新设物流有限公司,有限责任公司,王磊,\"1,200\",2026年3月3日,物流,存续,浙江省宁波市江北区通途路3号\n"
+	if err := os.WriteFile(csvPath, []byte(header+rows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	b := startBrowser(t, 60*time.Second)
+	base := s.srv.URL
+	walk := time.Now()
+	b.step("sign in",
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(chromedp.ID("login-form")),
+		chromedp.SendKeys(chromedp.ID("username"), "scjg.steward"),
+		chromedp.SendKeys(chromedp.ID("password"), demo.Password),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.ID("home")),
+	)
+	b.step("entry", chromedp.Navigate(base+"/catalog/entries/"+id(e.ID)), chromedp.WaitVisible(chromedp.ID("entry-data")))
+	b.wantText("entry", "#entry-data-rows", "2,000")
+	b.wantText("entry", "#entry-data-version", "第 1 版")
+	b.wantText("entry", "#entry-tabs", "数据质量")
+	b.snap("data-entry")
+
+	b.step("data page", chromedp.Click(chromedp.ID("entry-data-link")), chromedp.WaitVisible(chromedp.ID("data-table")))
+	b.wantText("data page", "#data-total", "共 2,000 行")
+	b.wantText("data page", "#data-table thead", "统一社会信用代码")
+	b.snap("data-preview")
+	b.step("data next page", chromedp.Click(chromedp.ID("data-next")), chromedp.WaitVisible(chromedp.ID("data-first")))
+	b.wantText("data next page", "#data-total", "共 2,000 行")
+	b.step("data filter",
+		chromedp.SetValue(chromedp.ID("item"), "登记状态"),
+		chromedp.SendKeys(chromedp.ID("value"), "注销"),
+		chromedp.Click(chromedp.ID("data-filter-submit")),
+		chromedp.WaitVisible(chromedp.ID("data-clear")),
+	)
+	b.wantText("data filter", "#data-table tbody", "注销")
+	if got := b.text("data filter", "#data-total"); got == "共 2,000 行" || !strings.HasPrefix(got, "共 ") {
+		t.Errorf("filtered total %q", got)
+	}
+	b.snap("data-filtered")
+
+	b.step("upload",
+		chromedp.Click(chromedp.ID("data-clear")),
+		chromedp.WaitVisible(chromedp.ID("load-form")),
+		chromedp.SetUploadFiles(chromedp.ID("data_file"), []string{csvPath}),
+		chromedp.Click(chromedp.ID("mode-upsert")),
+		chromedp.Click(chromedp.ID("load-submit")),
+		chromedp.WaitVisible(chromedp.ID("load-page")),
+	)
+	// The job page refreshes itself until the load is done.
+	b.stepWithin(20*time.Second, "job succeeds", chromedp.WaitVisible(chromedp.CSS(`#load-status[data-status="succeeded"]`)))
+	b.wantText("job", "#count-received", "3")
+	b.wantText("job", "#count-stored", "2")
+	b.wantText("job", "#count-rejected", "1")
+	b.wantText("job", "#load-sum", "接收 = 入库 + 拒绝 + 舍弃")
+	b.wantText("job", "#rejects-table", "统一社会信用代码")
+	b.wantText("job", "#rejects-table", "91330200MA2XXXXXX1")
+	b.snap("data-job")
+
+	b.step("after the load", chromedp.Click(chromedp.ID("load-data-link")), chromedp.WaitVisible(chromedp.ID("data-table")))
+	b.wantText("after the load", "#data-total", "共 2,002 行")
+	b.wantText("after the load", "#versions-table", "第 2 版")
+	b.step("quality", chromedp.Click(chromedp.ID("tab-quality")), chromedp.WaitVisible(chromedp.ID("quality-table")))
+	b.wantText("quality", "#quality-duplicates", "0")
+	b.wantText("quality", "#quality-table", "住所")
+	b.wantText("quality", "#quality-check-bars", "统一社会信用代码（GB 32100）")
+	b.snap("data-quality")
+	b.step("quality in English", chromedp.Click(chromedp.ID("lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #quality-table`)))
+	b.wantText("quality in English", "#quality-columns", "Completeness")
+	b.snap("data-quality-en")
+
+	if b.shotDir != "" {
+		b.step("phone",
+			chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+			chromedp.Navigate(base+"/catalog/entries/"+id(e.ID)+"/data?lang=zh"),
+			chromedp.WaitVisible(chromedp.ID("data-table")),
+		)
+		b.snap("data-preview-phone")
+		b.step("phone quality", chromedp.Navigate(base+"/catalog/entries/"+id(e.ID)+"/quality"), chromedp.WaitVisible(chromedp.ID("quality-table")))
+		b.snap("data-quality-phone")
+	}
+	t.Logf("data walk took %s", time.Since(walk).Round(time.Millisecond))
 	s.noErrorLogs()
 }

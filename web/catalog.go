@@ -526,6 +526,8 @@ type versionRow struct {
 
 type entryData struct {
 	catalogTab
+	entryTabs
+	Data           *dataSummary // the table of a 电子表格 or 数据库 entry; nil for other formats
 	E              *cityhub.CatalogEntry
 	ClassPath      []*cityhub.Classification
 	Domain         *cityhub.Domain
@@ -627,6 +629,15 @@ func (c *Console) renderEntry(w http.ResponseWriter, r *http.Request, p *page, s
 		rows[len(views)-1-i] = row // newest first
 	}
 	d.Versions = rows
+
+	d.entryTabs = entryTabs{EntryTab: "entry", HasData: hasTable(e)}
+	if hasTable(e) {
+		sum, err := c.dataSummary(r, e, u)
+		if err != nil {
+			return err
+		}
+		d.Data = &sum
+	}
 
 	p.Title, p.Nav, p.Data = e.Name, "catalog", d
 	return c.render(w, r, p, status, "catalog_entry")

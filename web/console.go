@@ -10,6 +10,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"embed"
 	"errors"
@@ -22,6 +23,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cityhub/cityhub"
@@ -46,9 +48,16 @@ type Console struct {
 	Policy cityhub.CatalogPolicy
 	// Search answers catalog searches (an index over the store); nil: the store.
 	Search cityhub.CatalogSearcher
+	// SpoolDir keeps uploaded data files while their loads run ("" is the
+	// system's temporary directory); Background is the context loads run
+	// in (cancelled at shutdown; nil is context.Background()). As in
+	// httpapi.Server.
+	SpoolDir   string
+	Background context.Context
 
 	pages map[string]*template.Template
 	log   *slog.Logger
+	loads sync.WaitGroup
 }
 
 func (c *Console) searcher() cityhub.CatalogSearcher {
@@ -143,17 +152,25 @@ func (c *Console) routes() []route {
 		{"GET /catalog/template.xlsx", signedIn, c.catalogTemplate},
 		{"GET /catalog/export.xlsx", signedIn, c.exportCatalog(catalogsheet.XLSX)},
 		{"GET /catalog/export.csv", signedIn, c.exportCatalog(catalogsheet.CSV)},
+
+		{"GET /catalog/entries/{id}/data", signedIn, c.entryData},
+		{"POST /catalog/entries/{id}/data/load", signedIn, c.startLoad},
+		{"POST /catalog/entries/{id}/data/rollback", signedIn, c.rollbackTable},
+		{"GET /catalog/entries/{id}/quality", signedIn, c.tableQuality},
+		{"GET /catalog/loads/{id}", signedIn, c.loadJob},
 	}
 }
 
 // uploadRoutes take files: their bodies may be larger than a form's.
-var uploadRoutes = map[string]int64{"POST /catalog/import": uploadBodyBytes}
+var uploadRoutes = map[string]int64{"POST /catalog/import": uploadBodyBytes,
+	"POST /catalog/entries/{id}/data/load": uploadBodyBytes}
 
 // pageFiles are the page templates; each is parsed with base.html and
 // partials.html (and the catalog pages with catalog_partials.html) into its
 // own set.
 var pageFiles = []string{"login", "home", "departments", "department", "users", "user", "tokens", "audit", "error",
-	"catalog", "catalog_tree", "catalog_entry", "catalog_form", "catalog_stats", "catalog_department", "catalog_import"}
+	"catalog", "catalog_tree", "catalog_entry", "catalog_form", "catalog_stats", "catalog_department", "catalog_import",
+	"catalog_data", "catalog_load", "catalog_quality"}
 
 func parseTemplates() (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}

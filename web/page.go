@@ -30,6 +30,7 @@ type page struct {
 	Error   string            // a problem with the request as a whole
 	Fields  map[string]string // per-field problems, as the domain reports them
 	Data    any
+	Refresh int // reload the page after this many seconds (a running job)
 
 	msgs      map[string]string
 	url       *url.URL
@@ -159,6 +160,9 @@ var reasonPatterns = []struct {
 	{regexp.MustCompile(`^"(.+)" appears twice$`), "reason.appears_twice"},
 	{regexp.MustCompile(`^tag "(.+)" is longer than 30 characters$`), "reason.tag_too_long"},
 	{regexp.MustCompile(`^fixed once published: the resource code (.+) never changes$`), "reason.classification_fixed"},
+	// Rejected values of a data load.
+	{regexp.MustCompile(`^a mobile number has 11 digits, got (\d+)$`), "reason.mobile_digits"},
+	{regexp.MustCompile(`^at most (\d+) characters, got \d+$`), "reason.max_chars"},
 }
 
 // Invalid marks an input whose value was refused, for screen readers and CSS.

@@ -36,6 +36,7 @@ type stack struct {
 	auth     *auth.Service
 	srv      *httptest.Server
 	logs     *syncBuffer
+	console  *web.Console
 	city     *cityhub.Department
 	district *cityhub.Department
 	// skew shifts the store's clock, to make records that look old.
@@ -82,7 +83,8 @@ func newStack(t *testing.T, opts ...func(*web.Console)) *stack {
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	api := &httpapi.Server{Store: store, Auth: a, AuditKey: key.Public(), Logger: logger,
 		Metrics: httpapi.NewMetrics(), Version: "test", MaxBody: 1 << 20}
-	console := &web.Console{Store: store, Auth: a, AuditKey: key.Public(), Logger: logger, Version: "test"}
+	console := &web.Console{Store: store, Auth: a, AuditKey: key.Public(), Logger: logger, Version: "test",
+		SpoolDir: filepath.Join(dir, "spool")}
 	for _, o := range opts {
 		o(console)
 	}
@@ -91,9 +93,10 @@ func newStack(t *testing.T, opts ...func(*web.Console)) *stack {
 	console.Register(mux)
 	srv := httptest.NewServer(api.Handler(mux, false))
 
-	s := &stack{t: t, store: store, auth: a, srv: srv, logs: logs, skew: skew}
+	s := &stack{t: t, store: store, auth: a, srv: srv, logs: logs, skew: skew, console: console}
 	t.Cleanup(func() {
 		srv.Close()
+		console.WaitLoads() // loads record their outcome before the store closes
 		if t.Failed() {
 			t.Logf("server log:\n%s", logs.String())
 		}

@@ -109,7 +109,8 @@ func cmdServe(ctx context.Context, e *env) error {
 	pulls := &loader.Scheduler{Store: store, Client: &http.Client{Timeout: 30 * time.Minute}, Logger: log.With("component", "pull")}
 	go pulls.Run(loadCtx)
 	console := &web.Console{Store: store, Auth: authn, AuditKey: key.Public(), Logger: log.With("component", "web"),
-		Version: version, SecureCookies: c.SecureCookies, Location: loc, Search: index, Policy: c.Catalog}
+		Version: version, SecureCookies: c.SecureCookies, Location: loc, Search: index, Policy: c.Catalog,
+		SpoolDir: filepath.Join(c.Data, "spool"), Background: loadCtx}
 	mux := http.NewServeMux()
 	api.Register(mux)
 	console.Register(mux)
@@ -142,6 +143,7 @@ func cmdServe(ctx context.Context, e *env) error {
 	}
 	stopLoads()
 	api.WaitLoads() // a cancelled load records its failure before the store closes
+	console.WaitLoads()
 	log.Info("stopped")
 	return nil
 }
