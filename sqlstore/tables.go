@@ -504,20 +504,15 @@ func (s *Store) rebuildIndexes(ctx context.Context, entryID int64) error {
 	if err := json.Unmarshal([]byte(text), &ddl); err != nil {
 		return err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
+	// One index a statement, each committed on its own: a transaction
+	// building them all keeps every new page until it ends.
 	for _, stmt := range ddl {
-		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+		if _, err := s.db.ExecContext(ctx, strings.Replace(stmt, "CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)); err != nil {
 			return err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, s.rebind("UPDATE data_tables SET deferred_indexes = '' WHERE entry_id = ?"), entryID); err != nil {
-		return err
-	}
-	return tx.Commit()
+	_, err := s.db.ExecContext(ctx, s.rebind("UPDATE data_tables SET deferred_indexes = '' WHERE entry_id = ?"), entryID)
+	return err
 }
 
 // maxRejects bounds the problems kept per job; the counts stay exact.
