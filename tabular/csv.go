@@ -42,7 +42,7 @@ func newCSVSource(src *source, br *bufio.Reader, opts Options) (*csvSource, erro
 	case opts.Format == TSV:
 		comma = '\t'
 	default:
-		comma = sniffComma(tb)
+		comma = SniffComma(tb)
 		if src.err != nil {
 			return nil, src.err
 		}
@@ -57,9 +57,9 @@ func newCSVSource(src *source, br *bufio.Reader, opts Options) (*csvSource, erro
 	return &csvSource{src: src, text: t, limit: lim, tb: tb, cr: cr, max: opts.MaxRecordBytes}, nil
 }
 
-// sniffComma picks the separator from the first line that has a comma or a
+// SniffComma picks the separator from the first line that has a comma or a
 // tab: a tab when that line has no comma.
-func sniffComma(tb *bufio.Reader) rune {
+func SniffComma(tb *bufio.Reader) rune {
 	head, _ := tb.Peek(16 << 10)
 	for len(head) > 0 {
 		line := head

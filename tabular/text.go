@@ -65,6 +65,17 @@ func decodeText(br *bufio.Reader, encoding string) (*text, error) {
 		Fields: map[string]string{"encoding": "utf-8, gb18030 (gbk) or utf-16; empty to detect"}}
 }
 
+// DecodeText returns br's text as UTF-8 without a byte order mark: UTF-8,
+// GB18030 or UTF-16 detected, or as encoding declares. UTF-8 bytes pass
+// through unchecked: the caller checks its fields.
+func DecodeText(br *bufio.Reader, encoding string) (io.Reader, error) {
+	t, err := decodeText(br, encoding)
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
 // text is a file's text as UTF-8.
 type text struct {
 	r     io.Reader
