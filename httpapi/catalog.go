@@ -212,13 +212,10 @@ func (s *Server) createEntry(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decode(w, r, &in); err != nil {
 		return err
 	}
-	if in.ProviderID > 0 && !caller(r).CanEditCatalog(in.ProviderID) {
-		return forbidden("write another department's catalog")
-	}
 	if in.ProviderID == 0 && caller(r).DepartmentID != nil {
 		in.ProviderID = *caller(r).DepartmentID // a steward's own department by default
 	}
-	if !caller(r).CanEditCatalog(in.ProviderID) && in.ProviderID != 0 {
+	if in.ProviderID != 0 && !caller(r).CanEditCatalog(in.ProviderID) {
 		return forbidden("write this department's catalog")
 	}
 	e := in.entry()

@@ -60,10 +60,7 @@ func Load(ctx context.Context, store Store, entry *cityhub.CatalogEntry, r io.Re
 	if err := mappingError(problems); err != nil {
 		return nil, err
 	}
-	plan, err := newPlan(info, entry.Items, mapping)
-	if err != nil {
-		return nil, err
-	}
+	plan := newPlan(info, entry.Items, mapping)
 	job := &cityhub.LoadJob{EntryID: entry.ID, Mode: opts.Mode, Source: opts.Source, Format: string(opts.Read.Format),
 		BlockOnErrors: opts.BlockOnErrors, BytesTotal: max(size, 0)}
 	if err := store.StartLoad(ctx, job); err != nil {
@@ -209,7 +206,7 @@ type planCol struct {
 	validator string // named check beyond the type
 }
 
-func newPlan(info *cityhub.TableInfo, items []cityhub.DataItem, m *tabular.Mapping) (*plan, error) {
+func newPlan(info *cityhub.TableInfo, items []cityhub.DataItem, m *tabular.Mapping) *plan {
 	byName := map[string]cityhub.DataItem{}
 	for _, it := range items {
 		byName[it.Name] = it
@@ -231,7 +228,7 @@ func newPlan(info *cityhub.TableInfo, items []cityhub.DataItem, m *tabular.Mappi
 		}
 		p.cols = append(p.cols, pc)
 	}
-	return p, nil
+	return p
 }
 
 // convert checks one record and returns its values in table-column order,

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cityhub/cityhub"
@@ -50,6 +51,7 @@ type Store struct {
 	key     *cityhub.AuditKey
 	now     func() time.Time
 	log     *slog.Logger
+	targets sync.Map // job id → *loadTarget, read once per running load
 }
 
 var _ cityhub.Store = (*Store)(nil)

@@ -231,9 +231,15 @@ func (s *Store) loadTarget(ctx context.Context, db q, entryID int64) (*loadTarge
 }
 
 func (s *Store) WriteRows(ctx context.Context, job *cityhub.LoadJob, rows [][]any) error {
-	t, err := s.loadTarget(ctx, s.read(), job.EntryID)
-	if err != nil {
-		return err
+	var t *loadTarget
+	if v, ok := s.targets.Load(job.ID); ok {
+		t = v.(*loadTarget)
+	} else {
+		var err error
+		if t, err = s.loadTarget(ctx, s.read(), job.EntryID); err != nil {
+			return err
+		}
+		s.targets.Store(job.ID, t) // the columns stay fixed while the load runs
 	}
 	if job.Mode == cityhub.LoadUpsert && len(t.keys) == 0 {
 		return cityhub.Errorf(cityhub.EINVALID, "upsert needs primary-key data items; this entry has none")
@@ -385,6 +391,7 @@ func (s *Store) inBatches(ctx context.Context, stmt string, args ...any) error {
 // FinishLoad commits or abandons a job. Replacing closes the old rows in
 // batches first; they stay visible until the version moves.
 func (s *Store) FinishLoad(ctx context.Context, job *cityhub.LoadJob, problems []cityhub.RowProblem, failure string) error {
+	s.targets.Delete(job.ID)
 	table := fmt.Sprintf("ds_%d", job.EntryID)
 	if err := s.saveRejects(ctx, job.ID, problems); err != nil {
 		return err
