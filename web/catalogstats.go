@@ -26,21 +26,37 @@ type bar struct {
 // Width is the bar's length for the SVG.
 func (b bar) Width() string { return fmt.Sprintf("%.1f", b.Pct) }
 
+// rate is an open rate drawn against the target: the domain and the
+// department tables show it alike.
+type rate struct {
+	Pct     float64 // 0–100
+	Below   bool    // under the target
+	NoData  bool    // nothing openable: no rate
+	TargetX string  // the target's place on the bar
+}
+
+func newRate(r float64, openable int, target float64) rate {
+	return rate{Pct: 100 * r, NoData: openable == 0, Below: openable > 0 && r < target, TargetX: fmt.Sprintf("%.1f", 100*target)}
+}
+
+// Width is the bar's length for the SVG.
+func (r rate) Width() string { return fmt.Sprintf("%.1f", r.Pct) }
+
+// RateBar hands the rate to the rate-bar template from a row embedding it.
+func (r rate) RateBar() rate { return r }
+
+// Text is the rate for people.
+func (r rate) Text() string { return fmt.Sprintf("%.0f%%", r.Pct) }
+
 type domainRow struct {
 	cityhub.DomainRate
-	Label  string
-	Pct    float64
-	Width  string
-	Below  bool
-	NoData bool
+	rate
+	Label string
 }
 
 type deptRow struct {
 	cityhub.DepartmentCatalogs
-	Pct    float64
-	Width  string
-	Below  bool
-	NoData bool
+	rate
 }
 
 type statsData struct {
@@ -48,7 +64,6 @@ type statsData struct {
 	Stats          *cityhub.CatalogStats
 	Target         float64
 	TargetPct      string
-	TargetX        string
 	Published      int
 	Openable       int
 	PublishedOpen  int
@@ -83,16 +98,13 @@ func (p *page) Percent(v float64) string { return fmt.Sprintf("%.0f%%", v) }
 func (c *Console) statsData(p *page, st *cityhub.CatalogStats, domains map[string]*cityhub.Domain, onlyOpenable bool) statsData {
 	target := c.Policy.Target()
 	d := statsData{catalogTab: catalogTabFor("stats", p.User), Stats: st, Target: target,
-		TargetPct: fmt.Sprintf("%.0f%%", 100*target), TargetX: fmt.Sprintf("%.1f", 100*target),
+		TargetPct: fmt.Sprintf("%.0f%%", 100*target),
 		Deadline: p.Tf("catalog.change_deadline", c.Policy.Workdays())}
 	for _, dc := range st.Departments {
 		d.Published += dc.Published
 		d.Openable += dc.Openable
 		d.PublishedOpen += dc.PublishedOpen
-		row := deptRow{DepartmentCatalogs: dc, Pct: 100 * dc.OpenRate, NoData: dc.Openable == 0}
-		row.Width = fmt.Sprintf("%.1f", row.Pct)
-		row.Below = !row.NoData && dc.OpenRate < target
-		d.Departments = append(d.Departments, row)
+		d.Departments = append(d.Departments, deptRow{DepartmentCatalogs: dc, rate: newRate(dc.OpenRate, dc.Openable, target)})
 	}
 	rate := pct(d.PublishedOpen, d.Openable)
 	d.OpenRate = p.Percent(rate)
@@ -112,12 +124,10 @@ func (c *Console) statsData(p *page, st *cityhub.CatalogStats, domains map[strin
 		if onlyOpenable && dr.Openable == 0 {
 			continue
 		}
-		row := domainRow{DomainRate: dr, Label: dr.Name, Pct: 100 * dr.Rate, NoData: dr.Openable == 0}
+		row := domainRow{DomainRate: dr, rate: newRate(dr.Rate, dr.Openable, target), Label: dr.Name}
 		if dm, ok := domains[dr.Domain]; ok {
 			row.Label = p.domainName(dm)
 		}
-		row.Width = fmt.Sprintf("%.1f", row.Pct)
-		row.Below = !row.NoData && dr.Rate < target
 		if dr.Key {
 			d.KeyDomains++
 			if row.Below {
