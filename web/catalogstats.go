@@ -99,7 +99,7 @@ func (c *Console) statsData(p *page, st *cityhub.CatalogStats, domains map[strin
 	target := c.Policy.Target()
 	d := statsData{catalogTab: catalogTabFor("stats", p.User), Stats: st, Target: target,
 		TargetPct: fmt.Sprintf("%.0f%%", 100*target),
-		Deadline: p.Tf("catalog.change_deadline", c.Policy.Workdays())}
+		Deadline:  p.Tf("catalog.change_deadline", c.Policy.Workdays())}
 	for _, dc := range st.Departments {
 		d.Published += dc.Published
 		d.Openable += dc.Openable
