@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"html"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -21,9 +22,15 @@ import (
 // (none when name is empty).
 func (c *client) upload(path string, fields url.Values, name string, content []byte) *response {
 	c.t.Helper()
+	return c.postFile(path, fields, "file", name, content)
+}
+
+// postFile posts fields and a file under fileField as multipart form data.
+func (c *client) postFile(path string, fields url.Values, fileField, name string, content []byte) *response {
+	c.t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
-	for _, k := range []string{"csrf", "action", "sheet", "skip_invalid", "keep_status"} {
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		for _, v := range fields[k] {
 			if err := mw.WriteField(k, v); err != nil {
 				c.t.Fatal(err)
@@ -31,7 +38,7 @@ func (c *client) upload(path string, fields url.Values, name string, content []b
 		}
 	}
 	if name != "" {
-		fw, err := mw.CreateFormFile("file", name)
+		fw, err := mw.CreateFormFile(fileField, name)
 		if err != nil {
 			c.t.Fatal(err)
 		}

@@ -1,11 +1,9 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"html"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -81,31 +79,7 @@ func (s *stack) load(e *cityhub.CatalogEntry, mode, text string) *cityhub.LoadJo
 // uploadData posts the data page's load form with a file under "data_file".
 func (c *client) uploadData(path string, fields url.Values, name string, content []byte) *response {
 	c.t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	for k, vs := range fields {
-		for _, v := range vs {
-			if err := mw.WriteField(k, v); err != nil {
-				c.t.Fatal(err)
-			}
-		}
-	}
-	if name != "" {
-		fw, err := mw.CreateFormFile("data_file", name)
-		if err != nil {
-			c.t.Fatal(err)
-		}
-		fw.Write(content)
-	}
-	if err := mw.Close(); err != nil {
-		c.t.Fatal(err)
-	}
-	req, err := http.NewRequest("POST", c.s.srv.URL+path, &body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	return c.do(req)
+	return c.postFile(path, fields, "data_file", name, content)
 }
 
 // rawDataKey finds the data pages' message keys shown as themselves.
