@@ -19,7 +19,7 @@ func (s *Store) TableQuality(ctx context.Context, entryID int64) (*cityhub.Table
 		return nil, err
 	}
 	table := fmt.Sprintf("ds_%d", entryID)
-	current := " WHERE _v_from <= ? AND (_v_to IS NULL OR _v_to > ?)"
+	current := " WHERE " + validIn
 	qr := &cityhub.TableQuality{EntryID: entryID, Version: info.Version, Rows: info.Rows, UpdatedAt: e.DataUpdatedAt}
 	items := map[string]cityhub.DataItem{}
 	for _, it := range e.Items {

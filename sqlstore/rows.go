@@ -66,7 +66,7 @@ func (s *Store) QueryRows(ctx context.Context, rq cityhub.RowQuery) (*cityhub.Ro
 
 	table := fmt.Sprintf("ds_%d", rq.EntryID)
 	var w where
-	w.add("_v_from <= ? AND (_v_to IS NULL OR _v_to > ?)", version, version)
+	w.add(validIn, version, version)
 	for _, group := range []struct {
 		field   string
 		filters []cityhub.RowFilter

@@ -102,6 +102,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		s.db.Close()
 		return nil, err
 	}
+	if err := s.upgradeOpenRows(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
 	return s, nil
 }
 

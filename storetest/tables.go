@@ -17,6 +17,7 @@ var tableTests = []subtest{
 	{"VersionsAndRollback", testTableRollback},
 	{"ScopeAndMasks", testTableScope},
 	{"Quality", testTableQuality},
+	{"EarlierLayoutUpgraded", testTableEarlierLayout},
 }
 
 // tableEntry is an entry whose items cover the column types.
@@ -340,5 +341,46 @@ func testTableQuality(t *testing.T, open Opener) {
 	}
 	if c := byItem["编号"]; c.Completeness != 1 || c.Validity != 1 {
 		t.Errorf("编号: %+v", c)
+	}
+}
+
+// Tables of earlier releases left the rows still valid with a NULL _v_to.
+// Opening the store upgrades them: every version reads as before, and
+// loads and rollbacks go on.
+func testTableEarlierLayout(t *testing.T, open Opener) {
+	e := newEnv(t, open)
+	entry := e.tableEntry(t)
+	e.load(t, entry, cityhub.LoadAppend, row("A", "海曙区", 1, "2026-01-01", true), row("B", "江北区", 2, "2026-01-02", true))
+	e.load(t, entry, cityhub.LoadUpsert, row("B", "鄞州区", 20, "2026-02-02", false), row("C", "江北区", 3, "2026-01-03", true))
+	table := fmt.Sprintf("ds_%d", entry.ID)
+	if _, err := e.Exec(e.ctx, "ALTER TABLE "+table+" RENAME TO old_layout"); err != nil {
+		t.Fatal(err)
+	}
+	// The earlier layout: _v_to nullable, NULL while a row is valid.
+	for _, stmt := range []string{
+		"CREATE TABLE " + table + " AS SELECT * FROM old_layout WHERE 1 = 0",
+		"INSERT INTO " + table + " SELECT * FROM old_layout",
+		"UPDATE " + table + " SET _v_to = NULL WHERE _v_to = 2147483647",
+	} {
+		if _, err := e.Exec(e.ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	e.Store = e.Reopen(t, e.Key)
+	for v, want := range map[int][]string{1: {"A", "B"}, 2: {"A", "B", "C"}} {
+		if got := rowIDs(e.rows(t, cityhub.RowQuery{EntryID: entry.ID, Version: v, Sort: []string{"编号"}})); !slices.Equal(got, want) {
+			t.Errorf("version %d after upgrade: got %v, want %v", v, got, want)
+		}
+	}
+	e.load(t, entry, cityhub.LoadUpsert, row("A", "北仑区", 5, "2026-03-01", true))
+	res := e.rows(t, cityhub.RowQuery{EntryID: entry.ID, Sort: []string{"编号"}, Total: true})
+	if got := rowIDs(res); !slices.Equal(got, []string{"A", "B", "C"}) || *res.Total != 3 || res.Rows[0]["区县"] != "北仑区" {
+		t.Errorf("load after upgrade: got %v (total %v), first %v", got, *res.Total, res.Rows[0])
+	}
+	if _, err := e.Store.RollbackTable(e.ctx, entry.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := rowIDs(e.rows(t, cityhub.RowQuery{EntryID: entry.ID, Sort: []string{"编号"}})); !slices.Equal(got, []string{"A", "B"}) {
+		t.Errorf("rollback after upgrade: got %v", got)
 	}
 }
