@@ -109,8 +109,8 @@ func (s *Server) spool(w http.ResponseWriter, r *http.Request) (*os.File, string
 	var body io.Reader = r.Body
 	name, ct := "", r.Header.Get("Content-Type")
 	if mt, _, _ := mime.ParseMediaType(ct); mt == "multipart/form-data" && r.MultipartForm != nil {
-		// The CSRF check of a console session has parsed the form already
-		// (its files sit in memory or temporary files).
+		// A caller parsed the form already (its files sit in memory or
+		// temporary files).
 		fhs := r.MultipartForm.File["file"]
 		if len(fhs) == 0 {
 			return nil, "", "", invalid("file", "send the file in the multipart field \"file\"")

@@ -1,12 +1,16 @@
 package httpapi
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
-	"errors"
+	"io"
 	"log/slog"
+	"mime"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -198,9 +202,9 @@ func (s *Server) authenticate(next http.Handler, trustProxy bool) http.Handler {
 }
 
 // checkCSRF requires the session's CSRF secret in X-CSRF-Token or the
-// "csrf" field of a form, urlencoded or multipart (the console's file
-// uploads). A multipart body is parsed here, up to MaxUpload and a little
-// for the other fields; larger ones are refused as too large.
+// "csrf" field of a form. In a multipart body (the console's uploads) the
+// field must come first: it is read from the body's head, which is put
+// back, so a file of any size streams on to the handler and its limit.
 func checkCSRF(w http.ResponseWriter, r *http.Request, t *cityhub.Token) error {
 	got := r.Header.Get("X-CSRF-Token")
 	ct := r.Header.Get("Content-Type")
@@ -209,18 +213,34 @@ func checkCSRF(w http.ResponseWriter, r *http.Request, t *cityhub.Token) error {
 	case strings.HasPrefix(ct, "application/x-www-form-urlencoded"):
 		got = r.PostFormValue("csrf")
 	case strings.HasPrefix(ct, "multipart/form-data"):
-		r.Body = http.MaxBytesReader(w, r.Body, MaxUpload+1<<20)
-		if err := r.ParseMultipartForm(32 << 20); err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				return cityhub.Errorf(cityhub.ETOOLARGE, "upload over %d MiB", MaxUpload>>20)
-			}
-		} else {
-			got = r.PostFormValue("csrf")
-		}
+		got = leadingCSRF(r, ct)
 	}
 	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(t.CSRF)) != 1 {
 		return cityhub.Errorf(cityhub.EFORBIDDEN, "missing or wrong CSRF token; reload the page")
 	}
 	return nil
+}
+
+// leadingCSRF reads the "csrf" field when it is the first part of a
+// multipart body, and leaves the body as it was for the handler.
+func leadingCSRF(r *http.Request, contentType string) string {
+	_, params, err := mime.ParseMediaType(contentType)
+	if err != nil || params["boundary"] == "" {
+		return ""
+	}
+	head := bufio.NewReaderSize(r.Body, 16<<10)
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{head, r.Body}
+	prefix, _ := head.Peek(16 << 10) // less at the end of a short body
+	part, err := multipart.NewReader(bytes.NewReader(prefix), params["boundary"]).NextPart()
+	if err != nil || part.FormName() != "csrf" {
+		return ""
+	}
+	value, err := io.ReadAll(io.LimitReader(part, 512))
+	if err != nil {
+		return ""
+	}
+	return string(value)
 }

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"html"
 	"maps"
@@ -25,12 +26,23 @@ func (c *client) upload(path string, fields url.Values, name string, content []b
 	return c.postFile(path, fields, "file", name, content)
 }
 
-// postFile posts fields and a file under fileField as multipart form data.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// postFile posts fields and a file under fileField as multipart form data,
+// the csrf field first as the console's forms have it.
 func (c *client) postFile(path string, fields url.Values, fileField, name string, content []byte) *response {
 	c.t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
-	for _, k := range slices.Sorted(maps.Keys(fields)) {
+	keys := slices.SortedFunc(maps.Keys(fields), func(a, b string) int {
+		return cmp.Or(-cmp.Compare(boolInt(a == "csrf"), boolInt(b == "csrf")), cmp.Compare(a, b))
+	})
+	for _, k := range keys {
 		for _, v := range fields[k] {
 			if err := mw.WriteField(k, v); err != nil {
 				c.t.Fatal(err)

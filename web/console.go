@@ -163,7 +163,7 @@ func (c *Console) routes() []route {
 
 // uploadRoutes take files: their bodies may be larger than a form's.
 var uploadRoutes = map[string]int64{"POST /catalog/import": uploadBodyBytes,
-	"POST /catalog/entries/{id}/data/load": uploadBodyBytes}
+	"POST /catalog/entries/{id}/data/load": maxLoadBytes + 1<<20}
 
 // pageFiles are the page templates; each is parsed with base.html and
 // partials.html (and the catalog pages with catalog_partials.html) into its

@@ -279,7 +279,7 @@ func (c *Console) renderData(w http.ResponseWriter, r *http.Request, p *page, st
 		return err
 	}
 	d := dataPageData{catalogTab: catalogTabFor("", u), entryTabs: entryTabs{EntryTab: "data", HasData: true},
-		dataSummary: sum, E: e, Upload: form, MaxMiB: maxUploadBytes >> 20, MaxBytes: maxUploadBytes}
+		dataSummary: sum, E: e, Upload: form, MaxMiB: maxLoadBytes >> 20, MaxBytes: maxLoadBytes}
 	for _, it := range e.Items {
 		if it.PrimaryKey {
 			d.HasKey = true
@@ -530,6 +530,9 @@ func (s loadStarted) StartLoad(ctx context.Context, job *cityhub.LoadJob) error 
 	return err
 }
 
+// maxLoadBytes bounds a data file uploaded in the console, as the API does.
+const maxLoadBytes = httpapi.MaxLoadUpload
+
 // startLoad takes a file from the load form and loads it in the
 // background, as the API's POST …/loads does: the file is spooled to disk
 // first (the request's own copy goes when it ends), the job registered,
@@ -543,13 +546,12 @@ func (c *Console) startLoad(w http.ResponseWriter, r *http.Request, p *page) err
 	if !u.CanEditCatalog(e.ProviderID) {
 		return forbidden("load data into this entry (the provider's data stewards)")
 	}
-	// With a session the CSRF check has parsed the form already; with a
-	// bearer token it happens here, within the handler's body limit.
+	// Files over 32 MiB wait in temporary files, not in memory.
 	if err := r.ParseMultipartForm(32 << 20); err != nil {
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
-			p.Error = p.Tf("data.too_large", maxUploadBytes>>20)
+			p.Error = p.Tf("data.too_large", maxLoadBytes>>20)
 			return c.renderData(w, r, p, http.StatusRequestEntityTooLarge, e, uploadForm{Mode: cityhub.LoadAppend})
 		case errors.Is(err, http.ErrNotMultipart):
 			p.Error, p.Fields = p.T("error.check_fields"), map[string]string{"data_file": p.T("data.choose_file")}

@@ -507,3 +507,25 @@ func TestDataJobPageRefreshesWhileRunning(t *testing.T) {
 	wantStatus(t, st.get("/catalog/loads/999999"), http.StatusNotFound)
 	s.noErrorLogs()
 }
+
+// A file over the old 64 MiB form limit streams through the console: the
+// CSRF field is read from the body's head and the file goes on to disk.
+func TestDataUploadLargerThanAForm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("uploads 65 MiB")
+	}
+	s := newStack(t)
+	s.user("steward", s.city, cityhub.RoleSteward)
+	e := s.tableEntry("企业联系信息")
+	st := s.client()
+	st.signIn("steward")
+	var b strings.Builder
+	b.WriteString(companyHeader)
+	rows := 0
+	for b.Len() <= 65<<20 {
+		b.WriteString(companyRow(t, rows))
+		rows++
+	}
+	job, _ := loadVia(t, st, e, url.Values{"mode": {"append"}}, "大文件.csv", b.String())
+	wantBody(t, job, `data-status="succeeded"`, fmt.Sprintf(`id="count-stored">%d<`, rows))
+}
