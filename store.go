@@ -13,6 +13,7 @@ type Store interface {
 	CatalogService
 	TableService
 	PullService
+	DeviceService
 	// Ping checks the store answers.
 	Ping(ctx context.Context) error
 	// SchemaVersion returns the applied and the latest known migration.

@@ -290,6 +290,7 @@ func matrixCases() []matrixCase {
 	cases = append(cases, catalogMatrixCases()...)
 	// Data behind the catalog: tables, rows, loads.
 	cases = append(cases, dataMatrixCases()...)
+	cases = append(cases, deviceMatrixCases()...)
 	return cases
 }
 

@@ -19,7 +19,9 @@ import (
 
 	"github.com/cityhub/cityhub"
 	"github.com/cityhub/cityhub/auth"
+	"github.com/cityhub/cityhub/ingest"
 	"github.com/cityhub/cityhub/sqlstore"
+	"github.com/cityhub/cityhub/tsdb"
 )
 
 // testPassword is every seeded user's password.
@@ -138,8 +140,17 @@ func newEnv(t testing.TB) *env {
 	authn.Params = auth.Params{Memory: 1024, Time: 1, Threads: 1}
 	authn.Now = clk.Now
 	logger := slog.New(slog.NewTextHandler(tLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	series, err := tsdb.Open(ctx, filepath.Join(dir, "series.db"), tsdb.Options{})
+	if err != nil {
+		t.Fatalf("tsdb.Open: %v", err)
+	}
+	pipeline := ingest.New(series, store, ingest.Options{})
+	runCtx, stopPipeline := context.WithCancel(ctx)
+	pipelineDone := make(chan struct{})
+	go func() { pipeline.Run(runCtx); close(pipelineDone) }()
+	t.Cleanup(func() { stopPipeline(); <-pipelineDone; series.Close() })
 	srv := &Server{Store: store, Auth: authn, AuditKey: key.Public(), Logger: logger,
-		Metrics: NewMetrics(), Version: "test", MaxBody: 1 << 20, SpoolDir: t.TempDir()}
+		Metrics: NewMetrics(), Version: "test", MaxBody: 1 << 20, SpoolDir: t.TempDir(), Series: series, Ingest: pipeline}
 	mux := http.NewServeMux()
 	srv.Register(mux)
 	ts := httptest.NewServer(srv.Handler(mux, false))

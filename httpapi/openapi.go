@@ -36,8 +36,12 @@ func (s *Server) OpenAPI() map[string]any {
 			"operationId": operationID(rt.method, rt.path)}
 		var params []any
 		for _, m := range pathParam.FindAllStringSubmatch(rt.path, -1) {
+			typ := "integer"
+			if m[1] == "token" {
+				typ = "string"
+			}
 			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true,
-				"schema": map[string]any{"type": "integer"}})
+				"schema": map[string]any{"type": typ}})
 		}
 		for _, p := range rt.doc.query {
 			params = append(params, map[string]any{"name": p.name, "in": "query", "description": p.description,

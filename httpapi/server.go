@@ -15,6 +15,7 @@ import (
 
 	"github.com/cityhub/cityhub"
 	"github.com/cityhub/cityhub/auth"
+	"github.com/cityhub/cityhub/ingest"
 )
 
 // Server holds what the handlers need. Fields are set by cmd/cityhub.
@@ -37,6 +38,9 @@ type Server struct {
 	Background context.Context
 	// PullClient fetches scheduled pulls' URLs; nil: a client with a long timeout.
 	PullClient *http.Client
+	// Series and Ingest are the IoT platform; nil when it is off.
+	Series cityhub.SeriesStore
+	Ingest *ingest.Pipeline
 
 	loads sync.WaitGroup
 }
@@ -116,7 +120,7 @@ func (s *Server) endpoint(rt route) http.Handler {
 
 // routes lists every endpoint of the API, with its documentation.
 func (s *Server) routes() []route {
-	return slices.Concat(s.coreRoutes(), s.catalogRoutes(), s.catalogSheetRoutes(), s.tableRoutes(), s.loadRoutes(), s.rowsExportRoutes(), s.pullRoutes())
+	return slices.Concat(s.coreRoutes(), s.catalogRoutes(), s.catalogSheetRoutes(), s.tableRoutes(), s.loadRoutes(), s.rowsExportRoutes(), s.pullRoutes(), s.deviceRoutes())
 }
 
 // coreRoutes are the platform's own endpoints: identity, departments, audit.

@@ -33,12 +33,17 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	TimeZone        string
 	Catalog         cityhub.CatalogPolicy
+	MQTT            string // embedded broker's address; "off" runs none
+	MQTTCert        string // TLS certificate and key files (PEM); both or neither
+	MQTTKey         string
+	Retention       time.Duration // raw device readings; rollups stay
 }
 
 // DefaultConfig is the embedded single-machine set-up.
 func DefaultConfig() Config {
 	return Config{HTTP: ":8080", Data: "./data", LogLevel: "info", LogFormat: "text",
-		MaxBodyBytes: 1 << 20, ShutdownTimeout: 15 * time.Second, TimeZone: "Asia/Shanghai"}
+		MaxBodyBytes: 1 << 20, ShutdownTimeout: 15 * time.Second, TimeZone: "Asia/Shanghai",
+		MQTT: ":1883", Retention: 30 * 24 * time.Hour}
 }
 
 // setting is one configurable value: its flag name (also its key in the
@@ -78,6 +83,9 @@ func settings() []setting {
 	lvSet, lvGet := str(func(c *Config) *string { return &c.LogLevel })
 	lfSet, lfGet := str(func(c *Config) *string { return &c.LogFormat })
 	tzSet, tzGet := str(func(c *Config) *string { return &c.TimeZone })
+	mqSet, mqGet := str(func(c *Config) *string { return &c.MQTT })
+	mcSet, mcGet := str(func(c *Config) *string { return &c.MQTTCert })
+	mkSet, mkGet := str(func(c *Config) *string { return &c.MQTTKey })
 	demoSet, demoGet := boolean(func(c *Config) *bool { return &c.Demo })
 	tpSet, tpGet := boolean(func(c *Config) *bool { return &c.TrustProxy })
 	scSet, scGet := boolean(func(c *Config) *bool { return &c.SecureCookies })
@@ -87,7 +95,19 @@ func settings() []setting {
 		mk("log-level", "debug, info, warn or error", false, lvSet, lvGet),
 		mk("log-format", "text or json", false, lfSet, lfGet),
 		mk("http", "HTTP listen address (port 0 picks a free port)", true, httpSet, httpGet),
-		mk("demo", "load the demo city (idempotent)", true, demoSet, demoGet),
+		mk("demo", "load the demo city (idempotent) and run its simulated sensors", true, demoSet, demoGet),
+		mk("mqtt", "embedded MQTT broker's listen address for devices, or off", true, mqSet, mqGet),
+		mk("mqtt-cert", "PEM certificate file: the MQTT broker speaks TLS", true, mcSet, mcGet),
+		mk("mqtt-key", "PEM key file for --mqtt-cert", true, mkSet, mkGet),
+		mk("retention", "how long raw device readings are kept (rollups stay)", true,
+			func(c *Config, v string) error {
+				d, err := time.ParseDuration(v)
+				if err != nil || d < time.Hour {
+					return fmt.Errorf("want a duration of an hour or more such as 720h, got %q", v)
+				}
+				c.Retention = d
+				return nil
+			}, func(c *Config) string { return c.Retention.String() }),
 		mk("timezone", "IANA time zone in which pages show times", true, tzSet, tzGet),
 		mk("trust-proxy", "take the client address from X-Forwarded-For", true, tpSet, tpGet),
 		mk("secure-cookies", "mark session cookies Secure (serve behind HTTPS)", true, scSet, scGet),
@@ -230,6 +250,9 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("--log-level must be debug, info, warn or error, got %q", c.LogLevel))
+	}
+	if (c.MQTTCert == "") != (c.MQTTKey == "") {
+		errs = append(errs, errors.New("--mqtt-cert and --mqtt-key go together"))
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format must be text or json, got %q", c.LogFormat))

@@ -47,7 +47,7 @@ func startServer(t *testing.T, dir string, extra ...string) (string, func() erro
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
-	args := append([]string{"serve", "--http", "127.0.0.1:0", "--data", dir, "--log-level", "warn"}, extra...)
+	args := append([]string{"serve", "--http", "127.0.0.1:0", "--mqtt", "127.0.0.1:0", "--data", dir, "--log-level", "warn"}, extra...)
 	go func() {
 		err := Run(ctx, args, pw, io.Discard, envFunc("CITYHUB_ADMIN_PASSWORD", "Admin-pass-2026"))
 		pw.CloseWithError(io.EOF)

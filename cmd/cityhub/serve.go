@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/cityhub/cityhub"
@@ -18,8 +20,11 @@ import (
 	"github.com/cityhub/cityhub/catalogindex"
 	"github.com/cityhub/cityhub/demo"
 	"github.com/cityhub/cityhub/httpapi"
+	"github.com/cityhub/cityhub/ingest"
 	"github.com/cityhub/cityhub/loader"
+	"github.com/cityhub/cityhub/mqtt"
 	"github.com/cityhub/cityhub/sqlstore"
+	"github.com/cityhub/cityhub/tsdb"
 	"github.com/cityhub/cityhub/web"
 )
 
@@ -102,9 +107,24 @@ func cmdServe(ctx context.Context, e *env) error {
 	// Loads run past their requests; they stop with the server.
 	loadCtx, stopLoads := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopLoads()
+	iot, err := startIoT(loadCtx, c, store, log)
+	if err != nil {
+		return err
+	}
+	defer iot.stop()
+	if c.Demo && iot.broker != nil {
+		sensors, err := demo.LoadSensors(boot, store)
+		if err != nil {
+			return fmt.Errorf("demo sensors: %w", err)
+		}
+		demo.Simulate(loadCtx, iot.broker.Addr(), sensors, iot.series, 10*time.Second, log.With("component", "demo-sensors"))
+		fmt.Fprintf(e.stdout, "demo city: %d simulated sensors publishing over MQTT to %s\n", len(sensors), iot.broker.Addr())
+	}
+	metrics := httpapi.NewMetrics()
+	metrics.Registry.MustRegister(iot.pipeline)
 	api := &httpapi.Server{Store: store, Auth: authn, AuditKey: key.Public(), Logger: log.With("component", "http"),
-		Metrics: httpapi.NewMetrics(), Version: version, MaxBody: c.MaxBodyBytes, Search: index, Policy: c.Catalog,
-		SpoolDir: filepath.Join(c.Data, "spool"), Background: loadCtx}
+		Metrics: metrics, Version: version, MaxBody: c.MaxBodyBytes, Search: index, Policy: c.Catalog,
+		SpoolDir: filepath.Join(c.Data, "spool"), Background: loadCtx, Series: iot.series, Ingest: iot.pipeline}
 	loc, _ := time.LoadLocation(c.TimeZone) // checked by Validate
 	pulls := &loader.Scheduler{Store: store, Client: &http.Client{Timeout: 30 * time.Minute}, Logger: log.With("component", "pull")}
 	go pulls.Run(loadCtx)
@@ -142,10 +162,86 @@ func cmdServe(ctx context.Context, e *env) error {
 		return err
 	}
 	stopLoads()
+	iot.stop()
 	api.WaitLoads() // a cancelled load records its failure before the store closes
 	console.WaitLoads()
 	log.Info("stopped")
 	return nil
+}
+
+// iotPlatform is the running IoT side: series store, ingest pipeline and
+// the MQTT broker (nil with --mqtt off).
+type iotPlatform struct {
+	series   *tsdb.Store
+	pipeline *ingest.Pipeline
+	broker   *mqtt.Broker
+	stop     func()
+}
+
+// startIoT opens the series store beside the main store, runs the ingest
+// pipeline and the broker, and prunes raw readings past retention hourly.
+// ctx ends them; stop (safe to call twice) waits until what was
+// acknowledged is written and the store is closed.
+func startIoT(ctx context.Context, c Config, store *sqlstore.Store, log *slog.Logger) (*iotPlatform, error) {
+	series, err := tsdb.Open(ctx, filepath.Join(c.Data, "series.db"), tsdb.Options{Logger: log.With("component", "tsdb")})
+	if err != nil {
+		return nil, err
+	}
+	p := &iotPlatform{series: series}
+	p.pipeline = ingest.New(series, store, ingest.Options{Logger: log.With("component", "ingest")})
+	run, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { p.pipeline.Run(run); close(done) }()
+	var once sync.Once
+	p.stop = func() {
+		once.Do(func() {
+			if p.broker != nil {
+				p.broker.Close()
+			}
+			cancel()
+			<-done
+			if err := series.Close(); err != nil {
+				log.Error("closing the series store", "err", err)
+			}
+		})
+	}
+	if c.MQTT != "off" {
+		opts := mqtt.Options{Addr: c.MQTT, Logger: log, Context: run}
+		if c.MQTTCert != "" {
+			cert, err := tls.LoadX509KeyPair(c.MQTTCert, c.MQTTKey)
+			if err != nil {
+				p.stop()
+				return nil, fmt.Errorf("--mqtt-cert: %w", err)
+			}
+			opts.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		}
+		if p.broker, err = mqtt.New(store, p.pipeline, opts); err == nil {
+			err = p.broker.Start()
+		}
+		if err != nil {
+			p.broker = nil
+			p.stop()
+			return nil, fmt.Errorf("MQTT broker on %s: %w (choose another with --mqtt, or --mqtt off)", c.MQTT, err)
+		}
+		log.Info("MQTT broker listening", "addr", p.broker.Addr(), "tls", c.MQTTCert != "")
+	}
+	go func() {
+		tick := time.NewTicker(time.Hour)
+		defer tick.Stop()
+		for {
+			if n, err := series.Prune(run, time.Now().Add(-c.Retention)); err != nil && run.Err() == nil {
+				log.Warn("pruning raw readings", "err", err)
+			} else if n > 0 {
+				log.Info("pruned raw readings past retention", "readings", n)
+			}
+			select {
+			case <-run.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return p, nil
 }
 
 // displayAddr shows a wildcard listener as localhost so the URL can be opened.

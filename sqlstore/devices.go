@@ -1,0 +1,247 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cityhub/cityhub"
+)
+
+const deviceColumns = "id, name, type, department_id, division_code, lon, lat, gateway, disabled, entity_id, attributes, created_at, last_seen"
+
+func scanDevice(row interface{ Scan(...any) error }) (*cityhub.Device, error) {
+	d := &cityhub.Device{}
+	var created int64
+	var seen sql.NullInt64
+	var attrs string
+	if err := row.Scan(&d.ID, &d.Name, &d.Type, &d.DepartmentID, &d.Division, &d.Lon, &d.Lat, &d.Gateway, &d.Disabled,
+		&d.EntityID, &attrs, &created, &seen); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(attrs), &d.Attributes); err != nil {
+		return nil, err
+	}
+	d.CreatedAt = fromMicros(created)
+	if seen.Valid {
+		t := fromMicros(seen.Int64)
+		d.LastSeen = &t
+	}
+	return d, nil
+}
+
+func deviceObject(id int64) string { return "device:" + strconv.FormatInt(id, 10) }
+
+func (s *Store) CreateDevice(ctx context.Context, d *cityhub.Device) (string, error) {
+	if err := d.Validate(); err != nil {
+		return "", err
+	}
+	token, hash := cityhub.NewDeviceToken()
+	err := s.change(ctx, "device.create", func(tx q) (string, any, error) {
+		now := s.now().UTC().Truncate(time.Microsecond)
+		if d.Attributes == nil {
+			d.Attributes = map[string]any{}
+		}
+		err := tx.row(ctx, `INSERT INTO devices (name, type, department_id, division_code, lon, lat, gateway, disabled, entity_id, attributes, token_hash, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			d.Name, d.Type, d.DepartmentID, d.Division, d.Lon, d.Lat, d.Gateway, d.Disabled, d.EntityID, jsonText(d.Attributes), hash, micros(now)).Scan(&d.ID)
+		if err != nil {
+			return "", nil, err
+		}
+		d.CreatedAt = now
+		return deviceObject(d.ID), d, nil
+	})
+	if err != nil {
+		return "", s.deviceError(err)
+	}
+	return token, nil
+}
+
+// deviceError names the field a unique or foreign key refused.
+func (s *Store) deviceError(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	switch {
+	case cityhub.ErrorCode(err) != cityhub.EINTERNAL:
+		return err
+	case strings.Contains(msg, "entity_id"):
+		return &cityhub.Error{Code: cityhub.ECONFLICT, Message: "a device with this entity id exists", Fields: map[string]string{"entity_id": "taken"}}
+	case strings.Contains(msg, "name"):
+		return &cityhub.Error{Code: cityhub.ECONFLICT, Message: "a device with this name exists", Fields: map[string]string{"name": "taken"}}
+	case strings.Contains(strings.ToLower(msg), "foreign key"):
+		return &cityhub.Error{Code: cityhub.EINVALID, Message: "the department does not exist", Fields: map[string]string{"department_id": "unknown"}}
+	}
+	return err
+}
+
+func (s *Store) UpdateDevice(ctx context.Context, d *cityhub.Device) error {
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	err := s.change(ctx, "device.update", func(tx q) (string, any, error) {
+		res, err := tx.exec(ctx, `UPDATE devices SET name = ?, type = ?, department_id = ?, division_code = ?, lon = ?, lat = ?,
+			gateway = ?, disabled = ?, entity_id = ? WHERE id = ?`,
+			d.Name, d.Type, d.DepartmentID, d.Division, d.Lon, d.Lat, d.Gateway, d.Disabled, d.EntityID, d.ID)
+		if err != nil {
+			return "", nil, err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return "", nil, cityhub.Errorf(cityhub.ENOTFOUND, "device %d not found", d.ID)
+		}
+		return deviceObject(d.ID), d, nil
+	})
+	return s.deviceError(err)
+}
+
+func (s *Store) DeleteDevice(ctx context.Context, id int64) error {
+	return s.change(ctx, "device.delete", func(tx q) (string, any, error) {
+		res, err := tx.exec(ctx, "DELETE FROM devices WHERE id = ?", id)
+		if err != nil {
+			return "", nil, err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return "", nil, cityhub.Errorf(cityhub.ENOTFOUND, "device %d not found", id)
+		}
+		return deviceObject(id), nil, nil
+	})
+}
+
+func (s *Store) device(ctx context.Context, where string, arg any) (*cityhub.Device, error) {
+	d, err := scanDevice(s.read().row(ctx, "SELECT "+deviceColumns+" FROM devices WHERE "+where, arg))
+	if err == sql.ErrNoRows {
+		return nil, cityhub.Errorf(cityhub.ENOTFOUND, "device not found")
+	}
+	return d, err
+}
+
+func (s *Store) Device(ctx context.Context, id int64) (*cityhub.Device, error) {
+	return s.device(ctx, "id = ?", id)
+}
+
+func (s *Store) DeviceByName(ctx context.Context, name string) (*cityhub.Device, error) {
+	return s.device(ctx, "name = ?", name)
+}
+
+func (s *Store) DeviceByEntityID(ctx context.Context, entityID string) (*cityhub.Device, error) {
+	return s.device(ctx, "entity_id = ?", entityID)
+}
+
+func (s *Store) DeviceByToken(ctx context.Context, token string) (*cityhub.Device, error) {
+	d, err := s.device(ctx, "token_hash = ?", cityhub.HashDeviceToken(token))
+	if err == nil && d.Disabled {
+		return nil, cityhub.Errorf(cityhub.ENOTFOUND, "device not found")
+	}
+	return d, err
+}
+
+func (s *Store) Devices(ctx context.Context, dq cityhub.DeviceQuery) ([]*cityhub.Device, int, error) {
+	var w where
+	if dq.Type != "" {
+		w.add("type = ?", dq.Type)
+	}
+	if dq.DepartmentID != 0 {
+		w.add("department_id = ?", dq.DepartmentID)
+	}
+	if dq.Division != "" {
+		w.add("division_code = ?", dq.Division)
+	}
+	if dq.Q != "" {
+		w.add("name LIKE ?", "%"+dq.Q+"%")
+	}
+	var total int
+	if err := s.read().row(ctx, "SELECT COUNT(*) FROM devices"+w.String(), w.args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	limit := dq.Limit
+	if limit <= 0 || limit > 10000 {
+		limit = 100
+	}
+	rows, err := s.read().query(ctx, "SELECT "+deviceColumns+" FROM devices"+w.String()+" ORDER BY id LIMIT ? OFFSET ?",
+		append(w.args, limit, max(dq.Offset, 0))...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out := []*cityhub.Device{}
+	for rows.Next() {
+		d, err := scanDevice(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, d)
+	}
+	return out, total, rows.Err()
+}
+
+func (s *Store) RotateDeviceToken(ctx context.Context, id int64) (string, error) {
+	token, hash := cityhub.NewDeviceToken()
+	err := s.change(ctx, "device.rotate_token", func(tx q) (string, any, error) {
+		res, err := tx.exec(ctx, "UPDATE devices SET token_hash = ? WHERE id = ?", hash, id)
+		if err != nil {
+			return "", nil, err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return "", nil, cityhub.Errorf(cityhub.ENOTFOUND, "device %d not found", id)
+		}
+		return deviceObject(id), nil, nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+func (s *Store) MergeDeviceAttributes(ctx context.Context, id int64, attrs map[string]any) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	t := q{s: s, db: tx}
+	var text string
+	if err := t.row(ctx, "SELECT attributes FROM devices WHERE id = ?", id).Scan(&text); err == sql.ErrNoRows {
+		return cityhub.Errorf(cityhub.ENOTFOUND, "device %d not found", id)
+	} else if err != nil {
+		return err
+	}
+	cur := map[string]any{}
+	if err := json.Unmarshal([]byte(text), &cur); err != nil {
+		return err
+	}
+	for k, v := range attrs {
+		if v == nil {
+			delete(cur, k)
+		} else {
+			cur[k] = v
+		}
+	}
+	if len(cur) > 200 {
+		return cityhub.Errorf(cityhub.EINVALID, "a device keeps at most 200 attributes")
+	}
+	if _, err := t.exec(ctx, "UPDATE devices SET attributes = ? WHERE id = ?", jsonText(cur), id); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// TouchDevices is not audited: it records traffic, not a change anyone made.
+func (s *Store) TouchDevices(ctx context.Context, seen map[int64]time.Time) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	t := q{s: s, db: tx}
+	for id, at := range seen {
+		if _, err := t.exec(ctx, "UPDATE devices SET last_seen = ? WHERE id = ? AND (last_seen IS NULL OR last_seen < ?)",
+			micros(at), id, micros(at)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
