@@ -41,6 +41,9 @@ func (s *Store) CreateDevice(ctx context.Context, d *cityhub.Device) (string, er
 	}
 	token, hash := cityhub.NewDeviceToken()
 	err := s.change(ctx, "device.create", func(tx q) (string, any, error) {
+		if err := departmentExists(ctx, tx, d.DepartmentID); err != nil {
+			return "", nil, err
+		}
 		now := s.now().UTC().Truncate(time.Microsecond)
 		if d.Attributes == nil {
 			d.Attributes = map[string]any{}
@@ -73,10 +76,19 @@ func (s *Store) deviceError(err error) error {
 		return &cityhub.Error{Code: cityhub.ECONFLICT, Message: "a device with this entity id exists", Fields: map[string]string{"entity_id": "taken"}}
 	case strings.Contains(msg, "name"):
 		return &cityhub.Error{Code: cityhub.ECONFLICT, Message: "a device with this name exists", Fields: map[string]string{"name": "taken"}}
-	case strings.Contains(strings.ToLower(msg), "foreign key"):
-		return &cityhub.Error{Code: cityhub.EINVALID, Message: "the department does not exist", Fields: map[string]string{"department_id": "unknown"}}
 	}
 	return err
+}
+
+func departmentExists(ctx context.Context, tx q, id int64) error {
+	var n int
+	if err := tx.row(ctx, "SELECT COUNT(*) FROM departments WHERE id = ?", id).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return &cityhub.Error{Code: cityhub.EINVALID, Message: "the department does not exist", Fields: map[string]string{"department_id": "unknown"}}
+	}
+	return nil
 }
 
 func (s *Store) UpdateDevice(ctx context.Context, d *cityhub.Device) error {
@@ -84,6 +96,9 @@ func (s *Store) UpdateDevice(ctx context.Context, d *cityhub.Device) error {
 		return err
 	}
 	err := s.change(ctx, "device.update", func(tx q) (string, any, error) {
+		if err := departmentExists(ctx, tx, d.DepartmentID); err != nil {
+			return "", nil, err
+		}
 		res, err := tx.exec(ctx, `UPDATE devices SET name = ?, type = ?, department_id = ?, division_code = ?, lon = ?, lat = ?,
 			gateway = ?, disabled = ?, entity_id = ? WHERE id = ?`,
 			d.Name, d.Type, d.DepartmentID, d.Division, d.Lon, d.Lat, d.Gateway, d.Disabled, d.EntityID, d.ID)

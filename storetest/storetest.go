@@ -95,6 +95,7 @@ func Run(t *testing.T, open Opener) {
 		}},
 		{"Catalog", catalogTests},
 		{"Tables", tableTests},
+		{"Devices", deviceTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
