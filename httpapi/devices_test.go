@@ -24,7 +24,9 @@ func (e *env) newDevice(dept *cityhub.Department) (*cityhub.Device, string) {
 	return d, token
 }
 
-func devicePath(id int64, suffix string) string { return fmt.Sprintf("/api/v1/devices/%d%s", id, suffix) }
+func devicePath(id int64, suffix string) string {
+	return fmt.Sprintf("/api/v1/devices/%d%s", id, suffix)
+}
 
 func deviceMatrixCases() []matrixCase {
 	var cases []matrixCase

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/cityhub/cityhub"
@@ -41,7 +40,7 @@ func (s *Store) CreateDevice(ctx context.Context, d *cityhub.Device) (string, er
 	}
 	token, hash := cityhub.NewDeviceToken()
 	err := s.change(ctx, "device.create", func(tx q) (string, any, error) {
-		if err := departmentExists(ctx, tx, d.DepartmentID); err != nil {
+		if err := checkDevice(ctx, tx, d); err != nil {
 			return "", nil, err
 		}
 		now := s.now().UTC().Truncate(time.Microsecond)
@@ -58,35 +57,28 @@ func (s *Store) CreateDevice(ctx context.Context, d *cityhub.Device) (string, er
 		return deviceObject(d.ID), d, nil
 	})
 	if err != nil {
-		return "", s.deviceError(err)
+		return "", err
 	}
 	return token, nil
 }
 
-// deviceError names the field a unique or foreign key refused.
-func (s *Store) deviceError(err error) error {
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	switch {
-	case cityhub.ErrorCode(err) != cityhub.EINTERNAL:
-		return err
-	case strings.Contains(msg, "entity_id"):
-		return &cityhub.Error{Code: cityhub.ECONFLICT, Message: "a device with this entity id exists", Fields: map[string]string{"entity_id": "taken"}}
-	case strings.Contains(msg, "name"):
-		return &cityhub.Error{Code: cityhub.ECONFLICT, Message: "a device with this name exists", Fields: map[string]string{"name": "taken"}}
-	}
-	return err
-}
-
-func departmentExists(ctx context.Context, tx q, id int64) error {
+// checkDevice refuses an unknown department and a name or entity id
+// another device holds, naming the field.
+func checkDevice(ctx context.Context, tx q, d *cityhub.Device) error {
 	var n int
-	if err := tx.row(ctx, "SELECT COUNT(*) FROM departments WHERE id = ?", id).Scan(&n); err != nil {
+	if err := tx.row(ctx, "SELECT COUNT(*) FROM departments WHERE id = ?", d.DepartmentID).Scan(&n); err != nil {
 		return err
 	}
 	if n == 0 {
 		return &cityhub.Error{Code: cityhub.EINVALID, Message: "the department does not exist", Fields: map[string]string{"department_id": "unknown"}}
+	}
+	for _, f := range []struct{ column, value, field string }{{"name", d.Name, "name"}, {"entity_id", d.EntityID, "entity_id"}} {
+		if err := tx.row(ctx, "SELECT COUNT(*) FROM devices WHERE "+f.column+" = ? AND id <> ?", f.value, d.ID).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return &cityhub.Error{Code: cityhub.ECONFLICT, Message: "another device has this " + f.field, Fields: map[string]string{f.field: "taken"}}
+		}
 	}
 	return nil
 }
@@ -96,7 +88,7 @@ func (s *Store) UpdateDevice(ctx context.Context, d *cityhub.Device) error {
 		return err
 	}
 	err := s.change(ctx, "device.update", func(tx q) (string, any, error) {
-		if err := departmentExists(ctx, tx, d.DepartmentID); err != nil {
+		if err := checkDevice(ctx, tx, d); err != nil {
 			return "", nil, err
 		}
 		res, err := tx.exec(ctx, `UPDATE devices SET name = ?, type = ?, department_id = ?, division_code = ?, lon = ?, lat = ?,
@@ -110,7 +102,7 @@ func (s *Store) UpdateDevice(ctx context.Context, d *cityhub.Device) error {
 		}
 		return deviceObject(d.ID), d, nil
 	})
-	return s.deviceError(err)
+	return err
 }
 
 func (s *Store) DeleteDevice(ctx context.Context, id int64) error {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -29,8 +30,8 @@ func testDeviceLifecycle(t *testing.T, open Opener) {
 		t.Errorf("entity id %q", d.EntityID)
 	}
 	_, err := e.Store.CreateDevice(e.ctx, e.device(dep, "aq-001"))
-	if cityhub.ErrorCode(err) != cityhub.ECONFLICT {
-		t.Errorf("same name again: %v, want a conflict", err)
+	if fe := fieldErrors(err); cityhub.ErrorCode(err) != cityhub.ECONFLICT || fe["name"] == "" {
+		t.Errorf("same name again: %v, want a conflict on name", err)
 	}
 	bad := e.device(dep, "aq 2")
 	bad.Type, bad.Lon = "Toaster", 10
@@ -117,4 +118,12 @@ func testDeviceTokens(t *testing.T, open Opener) {
 	if got.LastSeen == nil || !got.LastSeen.Equal(t1) || len(got.Attributes) != 2 || got.Attributes["b"] != "x" || got.Attributes["c"] != true {
 		t.Errorf("after traffic: last seen %v, attributes %v", got.LastSeen, got.Attributes)
 	}
+}
+
+func fieldErrors(err error) map[string]string {
+	var e *cityhub.Error
+	if errors.As(err, &e) {
+		return e.Fields
+	}
+	return nil
 }

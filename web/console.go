@@ -54,6 +54,16 @@ type Console struct {
 	// httpapi.Server.
 	SpoolDir   string
 	Background context.Context
+	// Series keeps device readings (tsdb); nil means the IoT platform is
+	// off, and the device pages say so.
+	Series cityhub.SeriesStore
+	// Ingest tells each device's ingest counts and recent rejections (the
+	// *ingest.Pipeline); nil shows none.
+	Ingest DeviceCounter
+	// MQTTAddr is the broker's address as devices reach it, shown in their
+	// connection instructions ("" or a host-less ":1883": this site's host
+	// name, port 1883).
+	MQTTAddr string
 
 	pages map[string]*template.Template
 	log   *slog.Logger
@@ -158,19 +168,32 @@ func (c *Console) routes() []route {
 		{"POST /catalog/entries/{id}/data/rollback", signedIn, c.rollbackTable},
 		{"GET /catalog/entries/{id}/quality", signedIn, c.tableQuality},
 		{"GET /catalog/loads/{id}", signedIn, c.loadJob},
+
+		{"GET /devices", signedIn, c.devices},
+		{"GET /devices/new", signedIn, c.newDevice},
+		{"POST /devices/new", signedIn, c.createDevice},
+		{"GET /devices/import", signedIn, c.deviceImportForm},
+		{"POST /devices/import", signedIn, c.importDevices},
+		{"GET /devices/import/template.csv", signedIn, c.deviceImportTemplate},
+		{"GET /devices/{id}", signedIn, c.device},
+		{"POST /devices/{id}/token", signedIn, c.rotateDeviceToken},
+		{"GET /devices/{id}/series.json", signedIn, c.deviceSeriesJSON},
+		{"GET /devices/{id}/series.csv", signedIn, c.deviceSeriesCSV},
 	}
 }
 
 // uploadRoutes take files: their bodies may be larger than a form's.
 var uploadRoutes = map[string]int64{"POST /catalog/import": uploadBodyBytes,
-	"POST /catalog/entries/{id}/data/load": maxLoadBytes + 1<<20}
+	"POST /catalog/entries/{id}/data/load": maxLoadBytes + 1<<20,
+	"POST /devices/import":                 deviceImportBodyBytes}
 
 // pageFiles are the page templates; each is parsed with base.html and
 // partials.html (and the catalog pages with catalog_partials.html) into its
 // own set.
 var pageFiles = []string{"login", "home", "departments", "department", "users", "user", "tokens", "audit", "error",
 	"catalog", "catalog_tree", "catalog_entry", "catalog_form", "catalog_stats", "catalog_department", "catalog_import",
-	"catalog_data", "catalog_load", "catalog_quality"}
+	"catalog_data", "catalog_load", "catalog_quality",
+	"devices", "device", "device_form", "device_token", "device_import", "device_off"}
 
 func parseTemplates() (map[string]*template.Template, error) {
 	out := map[string]*template.Template{}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cityhub/cityhub"
+	"github.com/cityhub/cityhub/ingest"
 )
 
 func TestMessageTablesMatch(t *testing.T) {
@@ -122,6 +123,20 @@ func TestMessageKeysUsed(t *testing.T) {
 		ShareBasis: "x", OpenType: "x", OpenCondition: "x", OpenBasis: "x", UpdateCycle: "x", PublishDate: "x",
 		RelatedCodes: []string{"x"}, Tags: []string{"x"}, Domain: "x", Status: "x"}) {
 		used["field."+ch.Field] = true
+	}
+	// The device pages' keys built at run time.
+	for _, st := range []string{"online", "offline", "never", "disabled"} {
+		used["devices.state_"+st] = true
+	}
+	for _, r := range []string{"1h", "24h", "7d"} {
+		used["devices.range_"+r] = true
+	}
+	for _, r := range []string{ingest.ReasonMalformed, ingest.ReasonUnknownProperty, ingest.ReasonInvalid,
+		ingest.ReasonTooLate, ingest.ReasonFuture, ingest.ReasonConflict, ingest.ReasonUnknownDevice, ingest.ReasonUnknownType} {
+		used["rejection."+r] = true
+	}
+	for _, f := range []string{"type", "division", "location", "entity_id", "lon", "lat"} {
+		used["field."+f] = true
 	}
 	keys := make([]string, 0, len(used))
 	for k := range used {

@@ -31,6 +31,9 @@ type page struct {
 	Fields  map[string]string // per-field problems, as the domain reports them
 	Data    any
 	Refresh int // reload the page after this many seconds (a running job)
+	// Scripts are the page's own static scripts (paths under /static/),
+	// loaded after app.js.
+	Scripts []string
 
 	msgs      map[string]string
 	url       *url.URL

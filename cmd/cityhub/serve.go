@@ -23,6 +23,7 @@ import (
 	"github.com/cityhub/cityhub/ingest"
 	"github.com/cityhub/cityhub/loader"
 	"github.com/cityhub/cityhub/mqtt"
+	"github.com/cityhub/cityhub/ngsild"
 	"github.com/cityhub/cityhub/sqlstore"
 	"github.com/cityhub/cityhub/tsdb"
 	"github.com/cityhub/cityhub/web"
@@ -130,10 +131,14 @@ func cmdServe(ctx context.Context, e *env) error {
 	go pulls.Run(loadCtx)
 	console := &web.Console{Store: store, Auth: authn, AuditKey: key.Public(), Logger: log.With("component", "web"),
 		Version: version, SecureCookies: c.SecureCookies, Location: loc, Search: index, Policy: c.Catalog,
-		SpoolDir: filepath.Join(c.Data, "spool"), Background: loadCtx}
+		SpoolDir: filepath.Join(c.Data, "spool"), Background: loadCtx, Series: iot.series, Ingest: iot.pipeline}
+	if iot.broker != nil {
+		console.MQTTAddr = iot.broker.Addr()
+	}
 	mux := http.NewServeMux()
 	api.Register(mux)
 	console.Register(mux)
+	ngsild.New(store, iot.series, iot.pipeline, log.With("component", "ngsi-ld")).Register(mux)
 
 	ln, err := net.Listen("tcp", c.HTTP)
 	if err != nil {

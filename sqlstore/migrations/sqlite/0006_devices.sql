@@ -1,7 +1,7 @@
 -- IoT devices. A device's access token is kept only as its SHA-256 hash;
 -- last_seen is the arrival of its newest accepted reading (µs).
 CREATE TABLE devices (
-    id            INTEGER PRIMARY KEY,
+    id            INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: readings refer to it
     name          TEXT    NOT NULL UNIQUE,
     type          TEXT    NOT NULL,
     department_id BIGINT  NOT NULL REFERENCES departments (id),
