@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -449,16 +450,8 @@ func (p *Pipeline) Counts() Counts {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	c := p.counts
-	c.Rejected, c.Dropped = maps(p.counts.Rejected), maps(p.counts.Dropped)
+	c.Rejected, c.Dropped = maps.Clone(p.counts.Rejected), maps.Clone(p.counts.Dropped)
 	return c
-}
-
-func maps(m map[string]int64) map[string]int64 {
-	out := make(map[string]int64, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // DeviceCounts returns one device's totals and recent rejections.
