@@ -31,6 +31,7 @@ type Pipeline struct {
 	opts    Options
 	log     *slog.Logger
 	queue   chan *batch
+	acks    chan []*batch // written batches whose senders are still to be told
 	room    chan struct{} // one token a queued reading: senders block when full
 	types   map[string]*cityhub.DeviceType
 
@@ -130,7 +131,7 @@ func New(store cityhub.SeriesStore, devices cityhub.DeviceService, opts Options)
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	p := &Pipeline{store: store, devices: devices, opts: opts, log: opts.Logger,
-		queue: make(chan *batch, opts.Queue), room: make(chan struct{}, opts.Queue),
+		queue: make(chan *batch, opts.Queue), room: make(chan struct{}, opts.Queue), acks: make(chan []*batch, 64),
 		types:  map[string]*cityhub.DeviceType{},
 		counts: Counts{Rejected: map[string]int64{}, Dropped: map[string]int64{}},
 		perDev: map[int64]*DeviceCounts{}, seen: map[int64]time.Time{}}
@@ -242,7 +243,8 @@ func (p *Pipeline) Submit(ctx context.Context, dev *cityhub.Device, source strin
 			for range i {
 				<-p.room
 			}
-			p.finish(b, nil, DropShutdown, ctx.Err())
+			p.settle(b, nil, DropShutdown, ctx.Err())
+			p.tell(b)
 			return ctx.Err()
 		}
 	}
@@ -312,9 +314,32 @@ func (p *Pipeline) device(id int64) *DeviceCounts {
 
 // Run writes queued readings until ctx ends, then writes what is queued
 // and returns. Senders still blocked get a shutdown error.
+//
+// Senders are told (PUBACKs written) and arrivals recorded on goroutines of
+// their own, so a slow socket or a slow store update does not hold up the
+// writer.
 func (p *Pipeline) Run(ctx context.Context) error {
-	touch := time.NewTicker(5 * time.Second)
-	defer touch.Stop()
+	told := make(chan struct{})
+	go func() {
+		for list := range p.acks {
+			for _, b := range list {
+				p.tell(b)
+			}
+		}
+		close(told)
+	}()
+	go func() {
+		tick := time.NewTicker(5 * time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				p.touch(ctx)
+			}
+		}
+	}()
 	var pending []*batch
 	n := 0
 	timer := time.NewTimer(time.Hour)
@@ -339,8 +364,6 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			}
 		case <-timer.C:
 			write()
-		case <-touch.C:
-			p.touch(ctx)
 		case <-ctx.Done():
 			p.mu.Lock()
 			p.closed = true
@@ -356,6 +379,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 				break
 			}
 			write()
+			close(p.acks)
+			<-told
 			p.touch(context.WithoutCancel(ctx))
 			return nil
 		}
@@ -378,15 +403,16 @@ func (p *Pipeline) write(ctx context.Context, batches []*batch) {
 			out = outcomes[i : i+len(b.readings)]
 		}
 		i += len(b.readings)
-		p.finish(b, out, DropStoreError, err)
+		p.settle(b, out, DropStoreError, err)
 	}
 	for range all {
 		<-p.room
 	}
+	p.acks <- batches
 }
 
-// finish counts a queued batch's outcome and tells its sender.
-func (p *Pipeline) finish(b *batch, outcomes []cityhub.ReadingOutcome, dropReason string, err error) {
+// settle counts a queued batch's outcome into its result and the totals.
+func (p *Pipeline) settle(b *batch, outcomes []cityhub.ReadingOutcome, dropReason string, err error) {
 	now := p.opts.Now()
 	p.mu.Lock()
 	dc := p.device(b.device)
@@ -422,10 +448,14 @@ func (p *Pipeline) finish(b *batch, outcomes []cityhub.ReadingOutcome, dropReaso
 	}
 	p.mu.Unlock()
 	b.res.Err = err
-	p.inflight.Done()
+}
+
+// tell calls a settled batch's sender back.
+func (p *Pipeline) tell(b *batch) {
 	if b.done != nil {
 		b.done(b.res)
 	}
+	p.inflight.Done()
 }
 
 // touch records arrival times on the devices.

@@ -71,6 +71,9 @@ func New(devices cityhub.DeviceService, pipeline *ingest.Pipeline, opts Options)
 	caps.MaximumQos = 1 // ThingsBoard's API is QoS 0 and 1
 	caps.RetainAvailable = 0
 	caps.MaximumMessageExpiryInterval = 0
+	// Devices receive little (PUBACKs, attribute updates): mochi's default
+	// of 8,192 pending writes a client costs 64 KiB each, 630 MB at 10,000.
+	caps.MaximumClientWritesPending = 64
 	b := &Broker{devices: devices, pipeline: pipeline, log: opts.Logger.With("component", "mqtt"), ctx: opts.Context,
 		byToken: map[string]*cityhub.Device{}, connected: map[string]int{}}
 	b.server = mochi.New(&mochi.Options{Capabilities: caps, Logger: b.log, InlineClient: false})

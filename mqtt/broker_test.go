@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -310,7 +311,8 @@ func TestQoS1SurvivesKill(t *testing.T) {
 	}
 	// Several publishers in flight at once; count the acknowledgements.
 	var acked atomic.Int64
-	ackedTS := make(chan int64, 100000)
+	var waiting sync.WaitGroup
+	ackedTS := make(chan int64, 100001)
 	base := time.Now().Add(-time.Hour).UnixMilli()
 	killed := make(chan struct{})
 	go func() {
@@ -326,7 +328,9 @@ func TestQoS1SurvivesKill(t *testing.T) {
 		default:
 			ts := base + int64(i)
 			tok := c.Publish(mqtt.TopicTelemetry, 1, false, fmt.Sprintf(`{"ts": %d, "values": {"pm25": %d}}`, ts, i%500))
+			waiting.Add(1)
 			go func() {
+				defer waiting.Done()
 				if tok.WaitTimeout(10*time.Second) && tok.Error() == nil {
 					acked.Add(1)
 					ackedTS <- ts
@@ -339,7 +343,7 @@ func TestQoS1SurvivesKill(t *testing.T) {
 		break
 	}
 	child.Wait()
-	time.Sleep(200 * time.Millisecond) // let in-flight tokens settle
+	waiting.Wait() // every token answered or failed with the connection
 	close(ackedTS)
 	pl = start(t, dir)
 	defer pl.stop()

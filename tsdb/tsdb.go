@@ -147,7 +147,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	// synchronous(NORMAL) in WAL mode: a commit survives the process being
 	// killed; a power cut may take the last commits (use FULL for that).
 	db, err := sql.Open("sqlite", "file:"+path+"?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"+
-		"&_pragma=synchronous(NORMAL)&_pragma=cache_size(-16000)")
+		"&_pragma=synchronous(NORMAL)&_pragma=cache_size(-16000)&_pragma=temp_store(MEMORY)")
 	if err != nil {
 		return nil, err
 	}
