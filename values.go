@@ -1202,3 +1202,16 @@ func appendDate(b []byte, y, m, d int) []byte {
 	return append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
 		byte('0'+m/10), byte('0'+m%10), '-', byte('0'+d/10), byte('0'+d%10))
 }
+
+// SpreadsheetSafe defuses a CSV cell that a spreadsheet would run as a
+// formula (CSV injection) by prefixing an apostrophe; numbers such as -5
+// stay as they are.
+func SpreadsheetSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		if _, err := strconv.ParseFloat(s, 64); err == nil {
+			return s
+		}
+		return "'" + s
+	}
+	return s
+}

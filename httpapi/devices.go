@@ -462,7 +462,7 @@ func (s *Server) deviceSeriesCSV(w http.ResponseWriter, r *http.Request) error {
 		if prop.Kind != cityhub.KindText {
 			v = strconv.FormatFloat(p.Value, 'f', -1, 64)
 		}
-		cw.Write([]string{p.Time.Format(time.RFC3339Nano), v})
+		cw.Write([]string{p.Time.Format(time.RFC3339Nano), cityhub.SpreadsheetSafe(v)})
 	}
 	cw.Flush()
 	return nil

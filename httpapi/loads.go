@@ -361,18 +361,8 @@ func (s *Server) loadRejects(w http.ResponseWriter, r *http.Request) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"行号 row", "列 column", "值 value", "原因 reason"})
 	for _, p := range problems {
-		cw.Write([]string{strconv.Itoa(p.Line), escapeFormula(p.Column), escapeFormula(p.Value), escapeFormula(p.Reason)})
+		cw.Write([]string{strconv.Itoa(p.Line), cityhub.SpreadsheetSafe(p.Column), cityhub.SpreadsheetSafe(p.Value), cityhub.SpreadsheetSafe(p.Reason)})
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-// escapeFormula defuses text that Excel would run as a formula when it
-// opens the CSV (CSV injection): rejected values are whatever the file
-// held.
-func escapeFormula(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cityhub/cityhub"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -117,13 +118,7 @@ func (c *csvRowWriter) header(fields []string) error { return c.w.Write(fields) 
 func (c *csvRowWriter) row(values []any) error {
 	rec := make([]string, len(values))
 	for i, v := range values {
-		rec[i] = cellText(v)
-		// A cell starting like a formula would run in Excel.
-		if rec[i] != "" && strings.ContainsRune("=+-@", rune(rec[i][0])) {
-			if _, err := strconv.ParseFloat(rec[i], 64); err != nil {
-				rec[i] = "'" + rec[i]
-			}
-		}
+		rec[i] = cityhub.SpreadsheetSafe(cellText(v))
 	}
 	return c.w.Write(rec)
 }

@@ -451,8 +451,8 @@ func tokensCSV(created []createdDevice) template.URL {
 	cw := csv.NewWriter(&buf)
 	_ = cw.Write([]string{"id", "name", "type", "department", "entity_id", "token"})
 	for _, cd := range created {
-		_ = cw.Write([]string{strconv.FormatInt(cd.D.ID, 10), csvSafe(cd.D.Name), cd.D.Type, csvSafe(cd.Department),
-			csvSafe(cd.D.EntityID), cd.Token})
+		_ = cw.Write([]string{strconv.FormatInt(cd.D.ID, 10), cityhub.SpreadsheetSafe(cd.D.Name), cd.D.Type, cityhub.SpreadsheetSafe(cd.Department),
+			cityhub.SpreadsheetSafe(cd.D.EntityID), cd.Token})
 	}
 	cw.Flush()
 	// The URL is made here from base64 text, never from the request.

@@ -700,8 +700,8 @@ func (c *Console) deviceSeriesCSV(w http.ResponseWriter, r *http.Request, p *pag
 		if !chartable(sr.prop) {
 			v = pt.Text
 		}
-		_ = cw.Write([]string{pt.Time.In(loc).Format("2006-01-02T15:04:05.000Z07:00"), csvSafe(sr.dev.Name),
-			sr.prop.Name, csvSafe(v), sr.prop.UnitSym, step})
+		_ = cw.Write([]string{pt.Time.In(loc).Format("2006-01-02T15:04:05.000Z07:00"), cityhub.SpreadsheetSafe(sr.dev.Name),
+			sr.prop.Name, cityhub.SpreadsheetSafe(v), sr.prop.UnitSym, step})
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
@@ -717,17 +717,6 @@ func (c *Console) deviceSeriesCSV(w http.ResponseWriter, r *http.Request, p *pag
 		c.log.DebugContext(r.Context(), "write series csv", "err", err)
 	}
 	return nil
-}
-
-// csvSafe defuses a cell a spreadsheet would take for a formula.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		if _, err := strconv.ParseFloat(s, 64); err == nil {
-			return s // a negative number
-		}
-		return "'" + s
-	}
-	return s
 }
 
 // asciiName is a file name for the plain filename parameter: other
