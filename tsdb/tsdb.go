@@ -4,21 +4,25 @@
 // cityhub.SeriesStore on a SQLite file of its own, apart from the main
 // store, so ingest never waits on catalog writes.
 //
-// A write commits the raw readings only. Rollups and latest values gather
-// in memory and are merged into their tables every FlushEvery, together
-// with the number of the last write they include; on open, writes after
-// that number are read back from the raw table and merged again, so a
-// crash loses nothing and counts nothing twice. Every aggregate merges
-// (min of mins, sum of sums, last by observation time), so late readings
-// correct old buckets without recomputing them.
+// Readings arrive from thousands of devices at once, so a row or index
+// entry per reading would touch a page per reading on every commit. A
+// write instead appends one log record holding all its readings, which is
+// durable when Write returns. Every CompactEvery the readings gathered in
+// memory since are written as blocks, one per device and hour, and every
+// FlushEvery the rollups and latest values gathered in memory are merged
+// into their tables and the log is emptied. Marks in the same transactions
+// say how far each got, so on open the log is replayed into whatever did
+// not: a crash loses nothing and counts nothing twice. Every aggregate
+// merges (min of mins, sum of sums, last by observation time), so late
+// readings correct old buckets without recomputing them.
 package tsdb
 
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -31,25 +35,59 @@ import (
 
 // Options tune a store; zero values take the defaults.
 type Options struct {
-	FlushEvery time.Duration // rollups and latest values reach disk this often; 10 s
-	Logger     *slog.Logger
+	CompactEvery time.Duration // new readings are written as blocks this often; 10 s
+	MaxPending   int           // or when this many are waiting; 100,000
+	FlushEvery   time.Duration // rollups and latest values reach their tables this often; 1 min
+	Logger       *slog.Logger
 }
 
 // Store is a series store on a SQLite file.
 type Store struct {
-	db    *sql.DB
-	path  string
-	log   *slog.Logger
-	every time.Duration
+	db   *sql.DB
+	path string
+	log  *slog.Logger
+	opts Options
 
-	// mu guards everything below; writes come from one goroutine, the
-	// ingest writer, but queries read the memory state too.
-	mu        sync.Mutex
-	seq       int64 // number of the last write
-	flushedAt time.Time
-	pending   map[bucketKey]*agg // rollups not yet merged into their tables, both sizes
-	latest    map[int64]map[string]cityhub.LatestValue
-	dirty     map[int64]map[string]bool // latest values not yet on disk
+	// wmu serializes writers: Write, compaction, flushes and Prune.
+	wmu sync.Mutex
+	// mu guards the memory state below, which queries read too.
+	mu          sync.Mutex
+	seq         int64 // number of the last log record
+	compactedAt time.Time
+	flushedAt   time.Time
+	pending     map[int64][]raw // readings not yet in blocks, per device
+	npending    int
+	newest      map[int64]int64              // device → newest observation time in pending, ms
+	inBlocks    map[int64]int64              // device → newest observation time in its blocks, ms, once looked up
+	series      map[int64]map[string]*series // device → property → its state
+	buckets     int                          // rollup buckets not yet merged
+}
+
+// series is one device property's state in memory: its latest value and
+// the rollup buckets not yet merged into their table.
+type series struct {
+	latest  cityhub.LatestValue
+	dirty   bool // latest is not on disk yet
+	minutes map[int64]*agg
+	hours   map[int64]*agg
+	// Readings mostly land in the bucket of the one before.
+	lastMinute, lastHour *agg
+}
+
+// bucket returns the aggregate of the bucket starting at start in m,
+// adding it if new.
+func (s *Store) bucket(m *map[int64]*agg, last **agg, start int64) *agg {
+	if *m == nil {
+		*m = map[int64]*agg{}
+	}
+	a := (*m)[start]
+	if a == nil {
+		a = &agg{start: start}
+		(*m)[start] = a
+		s.buckets++
+	}
+	*last = a
+	return a
 }
 
 const (
@@ -57,15 +95,9 @@ const (
 	hour   = int64(time.Hour / time.Millisecond)
 )
 
-type bucketKey struct {
-	device int64
-	key    string
-	size   int64 // minute or hour, in ms
-	start  int64 // ms since the epoch
-}
-
 // agg is a mergeable summary of numeric values.
 type agg struct {
+	start         int64 // of its bucket, ms since the epoch
 	min, max, sum float64
 	count         int64
 	lastTS        int64
@@ -104,14 +136,19 @@ func (a *agg) merge(b *agg) {
 }
 
 const schema = `
-CREATE TABLE IF NOT EXISTS readings (
+CREATE TABLE IF NOT EXISTS log (
+	seq  INTEGER PRIMARY KEY, -- the write
+	data BLOB NOT NULL        -- its new readings (encodeLog)
+);
+CREATE TABLE IF NOT EXISTS blocks (
 	device INTEGER NOT NULL,
-	ts     INTEGER NOT NULL, -- observation time, ms since the epoch
-	seq    INTEGER NOT NULL, -- the write that stored it
-	vals   TEXT NOT NULL,    -- JSON object, property → number or text
-	PRIMARY KEY (device, ts)
+	start  INTEGER NOT NULL, -- first observation time, ms since the epoch
+	end    INTEGER NOT NULL, -- last, in the same hour
+	n      INTEGER NOT NULL, -- readings
+	nv     INTEGER NOT NULL, -- values
+	data   BLOB NOT NULL,    -- encodeBlock
+	PRIMARY KEY (device, start)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS readings_seq ON readings (seq);
 CREATE TABLE IF NOT EXISTS rollups (
 	device INTEGER NOT NULL,
 	key    TEXT NOT NULL,
@@ -130,20 +167,27 @@ CREATE TABLE IF NOT EXISTS latest (
 	txt    TEXT NOT NULL,
 	PRIMARY KEY (device, key)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS flushes (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
-INSERT OR IGNORE INTO flushes VALUES (1, 0);
+-- Log records up to blocked are in blocks; up to merged, in rollups and latest.
+CREATE TABLE IF NOT EXISTS marks (id INTEGER PRIMARY KEY CHECK (id = 1), blocked INTEGER NOT NULL, merged INTEGER NOT NULL);
+INSERT OR IGNORE INTO marks VALUES (1, 0, 0);
 `
 
 // Open opens or creates the series store at path.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
-	s := &Store{path: path, log: opts.Logger, every: opts.FlushEvery,
-		pending: map[bucketKey]*agg{}, latest: map[int64]map[string]cityhub.LatestValue{}, dirty: map[int64]map[string]bool{}}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if s.every <= 0 {
-		s.every = 10 * time.Second
+	if opts.CompactEvery <= 0 {
+		opts.CompactEvery = 10 * time.Second
 	}
+	if opts.MaxPending <= 0 {
+		opts.MaxPending = 100000
+	}
+	if opts.FlushEvery <= 0 {
+		opts.FlushEvery = time.Minute
+	}
+	s := &Store{path: path, log: opts.Logger, opts: opts, pending: map[int64][]raw{}, newest: map[int64]int64{},
+		inBlocks: map[int64]int64{}, series: map[int64]map[string]*series{}, compactedAt: time.Now(), flushedAt: time.Now()}
 	// synchronous(NORMAL) in WAL mode: a commit survives the process being
 	// killed; a power cut may take the last commits (use FULL for that).
 	db, err := sql.Open("sqlite", "file:"+path+"?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"+
@@ -157,6 +201,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("series store %s: %w", path, err)
 	}
+	if err := s.upgradeRowLayout(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("series store %s: upgrade: %w", path, err)
+	}
 	if err := s.recover(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("series store %s: recover: %w", path, err)
@@ -164,8 +212,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// recover loads the latest values and merges the writes that came after
-// the last flush.
+// recover loads the latest values and replays the log: each record's
+// readings go to the rollups (all records left are unmerged) and, past
+// the blocked mark, to the pending readings.
 func (s *Store) recover(ctx context.Context) error {
 	rows, err := s.db.QueryContext(ctx, "SELECT device, key, ts, kind, num, txt FROM latest")
 	if err != nil {
@@ -179,85 +228,96 @@ func (s *Store) recover(ctx context.Context) error {
 			return err
 		}
 		lv.Time = time.UnixMilli(ts)
-		s.latestOf(d)[lv.Key] = lv
+		s.seriesOf(d, lv.Key).latest = lv
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	var flushed int64
-	if err := s.db.QueryRowContext(ctx, "SELECT seq FROM flushes").Scan(&flushed); err != nil {
+	var blocked, merged int64
+	if err := s.db.QueryRowContext(ctx, "SELECT blocked, merged FROM marks").Scan(&blocked, &merged); err != nil {
 		return err
 	}
-	if err := s.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(seq), 0) FROM readings").Scan(&s.seq); err != nil {
-		return err
-	}
-	s.seq = max(s.seq, flushed)
-	rows, err = s.db.QueryContext(ctx, "SELECT device, ts, vals FROM readings WHERE seq > ?", flushed)
+	s.seq = max(blocked, merged)
+	rows, err = s.db.QueryContext(ctx, "SELECT seq, data FROM log WHERE seq > ? ORDER BY seq", merged)
 	if err != nil {
 		return err
 	}
 	n := 0
 	for rows.Next() {
-		var d, ts int64
-		var vals string
-		if err := rows.Scan(&d, &ts, &vals); err != nil {
+		var seq int64
+		var data []byte
+		if err := rows.Scan(&seq, &data); err != nil {
 			rows.Close()
 			return err
 		}
-		values, err := decodeValues(vals)
+		rs, err := decodeLog(data)
 		if err != nil {
 			rows.Close()
-			return err
+			return fmt.Errorf("log record %d: %w", seq, err)
 		}
-		s.gather(cityhub.Reading{DeviceID: d, Time: time.UnixMilli(ts), Values: values})
-		n++
+		for _, r := range rs {
+			s.gather(r.device, r.raw)
+			if seq > blocked {
+				s.addPending(r.device, r.raw)
+			}
+		}
+		s.seq = max(s.seq, seq)
+		n += len(rs)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
 	if n > 0 {
-		s.log.Info("series store: merged readings written after the last flush", "readings", n)
+		s.log.Info("series store: replayed readings written before the last stop", "readings", n)
 	}
-	return s.flush(ctx)
+	return s.Flush(ctx)
 }
 
-func (s *Store) latestOf(device int64) map[string]cityhub.LatestValue {
-	m := s.latest[device]
+func (s *Store) seriesOf(device int64, key string) *series {
+	m := s.series[device]
 	if m == nil {
-		m = map[string]cityhub.LatestValue{}
-		s.latest[device] = m
+		m = map[string]*series{}
+		s.series[device] = m
 	}
-	return m
+	x := m[key]
+	if x == nil {
+		x = &series{}
+		m[key] = x
+	}
+	return x
 }
 
-// gather adds a stored reading to the pending rollups and latest values.
-func (s *Store) gather(r cityhub.Reading) {
-	ts := r.Time.UnixMilli()
-	lat := s.latestOf(r.DeviceID)
-	for _, v := range r.Values {
-		if old, ok := lat[v.Key]; !ok || !r.Time.Before(old.Time) {
-			lat[v.Key] = cityhub.LatestValue{Value: v, Time: r.Time}
-			d := s.dirty[r.DeviceID]
-			if d == nil {
-				d = map[string]bool{}
-				s.dirty[r.DeviceID] = d
-			}
-			d[v.Key] = true
+// gather adds a stored reading to the rollups and latest values.
+func (s *Store) gather(device int64, r raw) {
+	for _, v := range r.vals {
+		x := s.seriesOf(device, v.Key)
+		if x.latest.Time.IsZero() || r.ts >= x.latest.Time.UnixMilli() {
+			x.latest = cityhub.LatestValue{Value: v, Time: time.UnixMilli(r.ts)}
+			x.dirty = true
 		}
 		if v.Kind == cityhub.KindText {
 			continue
 		}
-		for _, size := range []int64{minute, hour} {
-			k := bucketKey{r.DeviceID, v.Key, size, floorDiv(ts, size) * size}
-			a := s.pending[k]
-			if a == nil {
-				a = &agg{}
-				s.pending[k] = a
-			}
-			a.add(ts, v.Num)
+		m := floorDiv(r.ts, minute) * minute
+		if x.lastMinute == nil || x.lastMinute.start != m {
+			s.bucket(&x.minutes, &x.lastMinute, m)
 		}
+		x.lastMinute.add(r.ts, v.Num)
+		h := floorDiv(r.ts, hour) * hour
+		if x.lastHour == nil || x.lastHour.start != h {
+			s.bucket(&x.hours, &x.lastHour, h)
+		}
+		x.lastHour.add(r.ts, v.Num)
+	}
+}
+
+func (s *Store) addPending(device int64, r raw) {
+	s.pending[device] = append(s.pending[device], r)
+	s.npending++
+	if n, ok := s.newest[device]; !ok || r.ts > n {
+		s.newest[device] = r.ts
 	}
 }
 
@@ -269,142 +329,222 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// encodeValues writes a reading's values as a JSON object; booleans are
-// stored as 0 and 1 with the kind known from the device type.
-func encodeValues(vals []cityhub.Value) string {
-	m := make(map[string]any, len(vals))
-	for _, v := range vals {
-		if v.Kind == cityhub.KindText {
-			m[v.Key] = v.Text
-		} else {
-			m[v.Key] = v.Num
+// stored returns the values stored for a device at a time, if any.
+// Readings newer than any stored, the usual case, are answered from memory.
+func (s *Store) stored(ctx context.Context, device, ts int64) ([]cityhub.Value, bool, error) {
+	s.mu.Lock()
+	newest, inMemory := s.newest[device]
+	if inMemory && ts <= newest {
+		for _, r := range s.pending[device] {
+			if r.ts == ts {
+				s.mu.Unlock()
+				return r.vals, true, nil
+			}
 		}
 	}
-	b, _ := json.Marshal(m)
-	return string(b)
-}
-
-func decodeValues(text string) ([]cityhub.Value, error) {
-	var m map[string]any
-	if err := json.Unmarshal([]byte(text), &m); err != nil {
-		return nil, err
+	last, known := s.inBlocks[device]
+	s.mu.Unlock()
+	if !known {
+		// The newest block's hour holds the newest reading: blocks never
+		// span hours.
+		err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(end), -9223372036854775808) FROM blocks WHERE device = ?1
+			AND start >= (SELECT COALESCE(MAX(start), 0) FROM blocks WHERE device = ?1) / ?2 * ?2`, device, hour).Scan(&last)
+		if err != nil {
+			return nil, false, err
+		}
+		s.mu.Lock()
+		s.inBlocks[device] = last
+		s.mu.Unlock()
 	}
-	out := make([]cityhub.Value, 0, len(m))
-	for k, v := range m {
-		switch x := v.(type) {
-		case float64:
-			out = append(out, cityhub.Value{Key: k, Num: x, Kind: cityhub.KindNumber})
-		case string:
-			out = append(out, cityhub.Value{Key: k, Text: x, Kind: cityhub.KindText})
+	if ts > last {
+		return nil, false, nil
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT start, data FROM blocks WHERE device = ? AND start >= ? AND start <= ? AND end >= ?",
+		device, floorDiv(ts, hour)*hour, ts, ts)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var start int64
+		var data []byte
+		if err := rows.Scan(&start, &data); err != nil {
+			return nil, false, err
+		}
+		rs, err := decodeBlock(start, data)
+		if err != nil {
+			return nil, false, fmt.Errorf("device %d: %w", device, err)
+		}
+		if i, ok := slices.BinarySearchFunc(rs, ts, func(r raw, ts int64) int { return cmpInt(r.ts, ts) }); ok {
+			return rs[i].vals, true, nil
 		}
 	}
-	slices.SortFunc(out, func(a, b cityhub.Value) int { return strings.Compare(a.Key, b.Key) })
-	return out, nil
+	return nil, false, rows.Err()
 }
 
-// Write stores readings in one transaction. A reading whose device and
-// time are stored already is a Duplicate when its values are the same and
-// a Conflict otherwise; neither changes what is stored.
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Write stores readings durably. A reading whose device and time are
+// stored already is a Duplicate when its values are the same and a
+// Conflict otherwise; neither changes what is stored.
 func (s *Store) Write(ctx context.Context, readings []cityhub.Reading) ([]cityhub.ReadingOutcome, error) {
 	out := make([]cityhub.ReadingOutcome, len(readings))
 	if len(readings) == 0 {
 		return out, nil
 	}
-	encoded := make([]string, len(readings))
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	type key struct{ d, ts int64 }
+	fresh := make(map[key][]cityhub.Value, len(readings))
+	accepted := make([]cityhub.Reading, 0, len(readings))
 	for i, r := range readings {
-		encoded[i] = encodeValues(r.Values)
+		k := key{r.DeviceID, r.Time.UnixMilli()}
+		vals := r.Values
+		prev, found := fresh[k]
+		if !found {
+			var err error
+			if prev, found, err = s.stored(ctx, k.d, k.ts); err != nil {
+				return nil, err
+			}
+		}
+		if found {
+			out[i] = cityhub.Conflict
+			if sameValues(prev, vals) {
+				out[i] = cityhub.Duplicate
+			}
+			continue
+		}
+		fresh[k] = vals
+		accepted = append(accepted, cityhub.Reading{DeviceID: k.d, Time: r.Time, Values: vals})
+	}
+	if len(accepted) == 0 {
+		return out, nil
 	}
 	s.mu.Lock()
 	seq := s.seq + 1
 	s.mu.Unlock()
-
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	type key struct{ d, ts int64 }
-	inserted := make(map[key]bool, len(readings))
-	const per = 250 // 4 parameters a row, under SQLite's limit
-	for start := 0; start < len(readings); start += per {
-		chunk := readings[start:min(start+per, len(readings))]
-		var b strings.Builder
-		b.WriteString("INSERT INTO readings (device, ts, seq, vals) VALUES ")
-		args := make([]any, 0, 4*len(chunk))
-		for i, r := range chunk {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(?, ?, ?, ?)")
-			args = append(args, r.DeviceID, r.Time.UnixMilli(), seq, encoded[start+i])
-		}
-		b.WriteString(" ON CONFLICT DO NOTHING RETURNING device, ts")
-		rows, err := tx.QueryContext(ctx, b.String(), args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var k key
-			if err := rows.Scan(&k.d, &k.ts); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			inserted[k] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	// Those not inserted met a stored reading (or an earlier one of this
-	// write): compare the values to tell a duplicate from a conflict.
-	for i, r := range readings {
-		k := key{r.DeviceID, r.Time.UnixMilli()}
-		if inserted[k] {
-			delete(inserted, k) // a repeat later in this write is not new
-			out[i] = cityhub.Stored
-			continue
-		}
-		var stored string
-		if err := tx.QueryRowContext(ctx, "SELECT vals FROM readings WHERE device = ? AND ts = ?", k.d, k.ts).Scan(&stored); err != nil {
-			return nil, err
-		}
-		out[i] = cityhub.Conflict
-		if stored == encoded[i] {
-			out[i] = cityhub.Duplicate
-		}
-	}
-	if err := tx.Commit(); err != nil {
+	if _, err := s.db.ExecContext(ctx, "INSERT INTO log (seq, data) VALUES (?, ?)", seq, encodeLog(accepted)); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	s.seq = seq
-	for i, r := range readings {
-		if out[i] == cityhub.Stored {
-			s.gather(r)
-		}
+	for _, r := range accepted {
+		x := raw{r.Time.UnixMilli(), r.Values}
+		s.addPending(r.DeviceID, x)
+		s.gather(r.DeviceID, x)
 	}
-	due := time.Since(s.flushedAt) >= s.every || len(s.pending) > 500000
+	flush := time.Since(s.flushedAt) >= s.opts.FlushEvery || s.buckets > 1000000
+	compact := time.Since(s.compactedAt) >= s.opts.CompactEvery || s.npending >= s.opts.MaxPending
 	s.mu.Unlock()
-	if due {
-		return out, s.Flush(ctx)
+	if flush || compact {
+		return out, s.write(ctx, flush)
 	}
 	return out, nil
 }
 
-// Flush merges the pending rollups and latest values into their tables.
+// Flush writes the pending readings as blocks and merges the rollups and
+// latest values into their tables.
 func (s *Store) Flush(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.flush(ctx)
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.write(ctx, true)
 }
 
-func (s *Store) flush(ctx context.Context) error {
+// write writes the pending readings as blocks and, with merge, the
+// rollups and latest values, then empties the log. The caller holds wmu,
+// so nothing changes the memory state meanwhile; queries go on reading it
+// until the transaction commits.
+func (s *Store) write(ctx context.Context, merge bool) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
+	if err := s.writeBlocks(ctx, tx); err != nil {
+		return err
+	}
+	if merge {
+		if err := s.mergeRollups(ctx, tx); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM log WHERE seq <= ?", s.seq); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE marks SET blocked = ?1, merged = ?1", s.seq); err != nil {
+			return err
+		}
+	} else if _, err := tx.ExecContext(ctx, "UPDATE marks SET blocked = ?", s.seq); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for d := range s.pending {
+		if n, ok := s.inBlocks[d]; ok {
+			s.inBlocks[d] = max(n, s.newest[d])
+		}
+	}
+	s.pending, s.newest, s.npending = map[int64][]raw{}, map[int64]int64{}, 0
+	s.compactedAt = time.Now()
+	if merge {
+		s.forgetMerged()
+		s.flushedAt = s.compactedAt
+	}
+	return nil
+}
+
+// writeBlocks writes each device's pending readings as one block an hour.
+func (s *Store) writeBlocks(ctx context.Context, tx *sql.Tx) error {
+	if s.npending == 0 {
+		return nil
+	}
+	ins, err := tx.PrepareContext(ctx, "INSERT INTO blocks (device, start, end, n, nv, data) VALUES (?, ?, ?, ?, ?, ?)")
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	for _, d := range slices.Sorted(maps.Keys(s.pending)) {
+		rs := s.pending[d]
+		slices.SortFunc(rs, func(a, b raw) int { return cmpInt(a.ts, b.ts) })
+		for len(rs) > 0 {
+			h := floorDiv(rs[0].ts, hour)
+			n, nv := 0, 0
+			for n < len(rs) && floorDiv(rs[n].ts, hour) == h {
+				nv += len(rs[n].vals)
+				n++
+			}
+			if _, err := ins.ExecContext(ctx, d, rs[0].ts, rs[n-1].ts, n, nv, encodeBlock(rs[0].ts, rs[:n])); err != nil {
+				return fmt.Errorf("device %d block at %d: %w", d, rs[0].ts, err)
+			}
+			rs = rs[n:]
+		}
+	}
+	return nil
+}
+
+// forgetMerged drops what mergeRollups wrote from memory.
+func (s *Store) forgetMerged() {
+	for _, keys := range s.series {
+		for _, x := range keys {
+			x.minutes, x.hours, x.lastMinute, x.lastHour, x.dirty = nil, nil, nil, nil, false
+		}
+	}
+	s.buckets = 0
+}
+
+// mergeRollups merges the gathered rollups and latest values into their
+// tables.
+func (s *Store) mergeRollups(ctx context.Context, tx *sql.Tx) error {
 	up, err := tx.PrepareContext(ctx, `INSERT INTO rollups (device, key, size, start, mn, mx, sm, cnt, last_ts, last)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (device, key, size, start) DO UPDATE SET
@@ -415,34 +555,37 @@ func (s *Store) flush(ctx context.Context) error {
 		return err
 	}
 	defer up.Close()
-	for k, a := range s.pending {
-		if _, err := up.ExecContext(ctx, k.device, k.key, k.size, k.start, a.min, a.max, a.sum, a.count, a.lastTS, a.last); err != nil {
-			return err
+	for d, keys := range s.series {
+		for k, x := range keys {
+			for _, a := range x.minutes {
+				if _, err := up.ExecContext(ctx, d, k, minute, a.start, a.min, a.max, a.sum, a.count, a.lastTS, a.last); err != nil {
+					return err
+				}
+			}
+			for _, a := range x.hours {
+				if _, err := up.ExecContext(ctx, d, k, hour, a.start, a.min, a.max, a.sum, a.count, a.lastTS, a.last); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	lu, err := tx.PrepareContext(ctx, `INSERT INTO latest (device, key, ts, kind, num, txt) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (device, key) DO UPDATE SET ts = excluded.ts, kind = excluded.kind, num = excluded.num, txt = excluded.txt`)
+		ON CONFLICT (device, key) DO UPDATE SET ts = excluded.ts, kind = excluded.kind, num = excluded.num, txt = excluded.txt
+		WHERE excluded.ts >= latest.ts`)
 	if err != nil {
 		return err
 	}
 	defer lu.Close()
-	for d, keys := range s.dirty {
-		for k := range keys {
-			lv := s.latest[d][k]
-			if _, err := lu.ExecContext(ctx, d, k, lv.Time.UnixMilli(), lv.Kind, lv.Num, lv.Text); err != nil {
-				return err
+	for d, keys := range s.series {
+		for k, x := range keys {
+			if x.dirty {
+				lv := x.latest
+				if _, err := lu.ExecContext(ctx, d, k, lv.Time.UnixMilli(), lv.Kind, lv.Num, lv.Text); err != nil {
+					return err
+				}
 			}
 		}
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE flushes SET seq = ?", s.seq); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	clear(s.pending)
-	clear(s.dirty)
-	s.flushedAt = time.Now()
 	return nil
 }
 
@@ -503,9 +646,13 @@ func (s *Store) Series(ctx context.Context, q cityhub.SeriesQuery) ([]cityhub.Po
 		return nil, err
 	}
 	s.mu.Lock()
-	for k, a := range s.pending {
-		if k.device == q.DeviceID && k.key == q.Key && k.size == size {
-			add(k.start, a)
+	if x := s.series[q.DeviceID][q.Key]; x != nil {
+		buckets := x.minutes
+		if size == hour {
+			buckets = x.hours
+		}
+		for _, a := range buckets {
+			add(a.start, a)
 		}
 	}
 	s.mu.Unlock()
@@ -533,43 +680,61 @@ func (a *agg) value(name string) float64 {
 	return a.sum / float64(a.count)
 }
 
+// raw returns a property's raw values in time order from the blocks and
+// the pending readings.
 func (s *Store) raw(ctx context.Context, q cityhub.SeriesQuery) ([]cityhub.Point, error) {
 	limit := q.Limit
 	if limit <= 0 || limit > 100000 {
 		limit = 10000
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT ts, json_extract(vals, ?) FROM readings
-		WHERE device = ? AND ts >= ? AND ts < ? AND json_type(vals, ?) IS NOT NULL ORDER BY ts LIMIT ?`,
-		jsonPath(q.Key), q.DeviceID, q.From.UnixMilli(), q.To.UnixMilli(), jsonPath(q.Key), limit)
+	from, to := q.From.UnixMilli(), q.To.UnixMilli()
+	var out []cityhub.Point
+	add := func(r raw) {
+		if r.ts < from || r.ts >= to {
+			return
+		}
+		if i := slices.IndexFunc(r.vals, func(v cityhub.Value) bool { return v.Key == q.Key }); i >= 0 {
+			out = append(out, cityhub.Point{Time: time.UnixMilli(r.ts), Value: r.vals[i].Num, Text: r.vals[i].Text})
+		}
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT start, data FROM blocks WHERE device = ? AND start >= ? AND start < ? ORDER BY start",
+		q.DeviceID, floorDiv(from, hour)*hour, to)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []cityhub.Point
-	for rows.Next() {
-		var ts int64
-		var v any
-		if err := rows.Scan(&ts, &v); err != nil {
+	for h := int64(-1); rows.Next(); {
+		var start int64
+		var data []byte
+		if err := rows.Scan(&start, &data); err != nil {
 			return nil, err
 		}
-		p := cityhub.Point{Time: time.UnixMilli(ts)}
-		switch x := v.(type) {
-		case float64:
-			p.Value = x
-		case int64:
-			p.Value = float64(x)
-		case string:
-			p.Text = x
+		// Blocks of one hour may interleave, those of later hours come
+		// after: once an hour gives enough, later hours cannot be needed.
+		if floorDiv(start, hour) != h {
+			if len(out) >= limit {
+				break
+			}
+			h = floorDiv(start, hour)
 		}
-		out = append(out, p)
+		rs, err := decodeBlock(start, data)
+		if err != nil {
+			return nil, fmt.Errorf("device %d: %w", q.DeviceID, err)
+		}
+		for _, r := range rs {
+			add(r)
+		}
 	}
-	return out, rows.Err()
-}
-
-// jsonPath quotes a property name for json_extract.
-func jsonPath(key string) string {
-	b, _ := json.Marshal(key)
-	return "$." + string(b)
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	for _, r := range s.pending[q.DeviceID] {
+		add(r)
+	}
+	s.mu.Unlock()
+	slices.SortStableFunc(out, func(a, b cityhub.Point) int { return a.Time.Compare(b.Time) })
+	return out[:min(len(out), limit)], nil
 }
 
 // Latest returns each device's newest values, from memory.
@@ -578,9 +743,11 @@ func (s *Store) Latest(ctx context.Context, deviceIDs []int64) (map[int64][]city
 	defer s.mu.Unlock()
 	out := make(map[int64][]cityhub.LatestValue, len(deviceIDs))
 	for _, d := range deviceIDs {
-		vals := make([]cityhub.LatestValue, 0, len(s.latest[d]))
-		for _, lv := range s.latest[d] {
-			vals = append(vals, lv)
+		vals := make([]cityhub.LatestValue, 0, len(s.series[d]))
+		for _, x := range s.series[d] {
+			if !x.latest.Time.IsZero() {
+				vals = append(vals, x.latest)
+			}
 		}
 		slices.SortFunc(vals, func(a, b cityhub.LatestValue) int { return strings.Compare(a.Key, b.Key) })
 		out[d] = vals
@@ -588,26 +755,36 @@ func (s *Store) Latest(ctx context.Context, deviceIDs []int64) (map[int64][]city
 	return out, nil
 }
 
-// Prune drops raw readings observed before the cut; rollups stay. Readings
-// written since the last flush are merged first so none is lost to them.
+// Prune drops raw readings observed before the cut, a block at a time (a
+// block straddling the cut stays until it is wholly older); rollups stay.
 func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
 	if err := s.Flush(ctx); err != nil {
 		return 0, err
 	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	s.mu.Lock()
-	devices := make([]int64, 0, len(s.latest))
-	for d := range s.latest {
-		devices = append(devices, d)
-	}
+	devices := slices.Collect(maps.Keys(s.series))
 	s.mu.Unlock()
 	var n int64
+	cut := before.UnixMilli()
 	for _, d := range devices {
-		res, err := s.db.ExecContext(ctx, "DELETE FROM readings WHERE device = ? AND ts < ?", d, before.UnixMilli())
+		rows, err := s.db.QueryContext(ctx, "DELETE FROM blocks WHERE device = ?1 AND start < ?2 AND end < ?2 RETURNING n", d, cut)
 		if err != nil {
 			return n, err
 		}
-		k, _ := res.RowsAffected()
-		n += k
+		for rows.Next() {
+			var k int64
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return n, err
+			}
+			n += k
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return n, err
+		}
 	}
 	return n, nil
 }
@@ -615,10 +792,18 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
 // Stats counts raw readings and values and the file's size.
 func (s *Store) Stats(ctx context.Context) (cityhub.SeriesStats, error) {
 	var st cityhub.SeriesStats
-	err := s.db.QueryRowContext(ctx, "SELECT COUNT(*), COALESCE(SUM((SELECT COUNT(*) FROM json_each(vals))), 0) FROM readings").Scan(&st.Readings, &st.Values)
+	err := s.db.QueryRowContext(ctx, "SELECT COALESCE(SUM(n), 0), COALESCE(SUM(nv), 0) FROM blocks").Scan(&st.Readings, &st.Values)
 	if err != nil {
 		return st, err
 	}
+	s.mu.Lock()
+	for _, rs := range s.pending {
+		st.Readings += int64(len(rs))
+		for _, r := range rs {
+			st.Values += int64(len(r.vals))
+		}
+	}
+	s.mu.Unlock()
 	var pages, size int64
 	if err := s.db.QueryRowContext(ctx, "PRAGMA page_count").Scan(&pages); err != nil {
 		return st, err

@@ -585,7 +585,7 @@ func settleStore(ctx context.Context, c config, p *platform, r *result, mk mark)
 	fmt.Printf("  series store: %s values in %s readings (this phase %s values); %.1f MB on disk (raw, rollups, latest, WAL): %.1f bytes a raw value (flush + Stats took %s)\n",
 		num(st.Values), num(st.Readings), num(inTSDB), float64(st.Bytes)/1e6, float64(st.Bytes)/float64(max(st.Values, 1)), statsTook.Round(time.Millisecond))
 	wall := r.t.Elapsed
-	fmt.Printf("  ingest writer (one goroutine): busy %.0f%% of %s — series writes %s (%s readings each on average, %.1f ms each, longest %s, %d over 250 ms: those merge the rollups) %.1f s; device arrival updates %d × %s devices, %.1f s (longest %s)\n",
+	fmt.Printf("  ingest writer (one goroutine): busy %.0f%% of %s — series writes %s (%s readings each on average, %.1f ms each, longest %s, %d over 250 ms: those write blocks or merge rollups) %.1f s; device arrival updates %d × %s devices, %.1f s (longest %s)\n",
 		100*(w.busy+tch.busy).Seconds()/wall.Seconds(), wall.Round(time.Second), num(w.calls), num(float64(w.items)/float64(max(w.calls, 1))),
 		float64(w.busy.Milliseconds())/float64(max(w.calls, 1)), w.longest.Round(time.Millisecond), w.slow, w.busy.Seconds(),
 		tch.calls, num(float64(tch.items)/float64(max(tch.calls, 1))), tch.busy.Seconds(), tch.longest.Round(time.Millisecond))
@@ -700,6 +700,9 @@ func queryTarget(ctx context.Context, c config, p *platform, device int64) error
 	fmt.Printf("  wrote %s readings through tsdb.Store.Write in %s\n", num(n), time.Since(t0).Round(time.Millisecond))
 	q := cityhub.SeriesQuery{DeviceID: device, Key: "pm25", From: from, To: from.Add(7 * 24 * time.Hour), Step: time.Minute, Agg: "avg"}
 	measure := func(label string) error {
+		if c.queries <= 0 {
+			return nil
+		}
 		lat := make([]time.Duration, 0, c.queries)
 		for range c.queries {
 			t := time.Now()

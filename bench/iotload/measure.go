@@ -234,8 +234,9 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 }
 
 // timedSeries wraps the series store given to the ingest pipeline, to see
-// where its single writer's time goes: Write commits a batch and, every
-// tsdb.Options.FlushEvery, merges the pending rollups inside the call.
+// where its single writer's time goes: Write appends a batch to the log
+// and, every tsdb.Options.CompactEvery, writes blocks inside the call (and
+// every FlushEvery merges the rollups too).
 type timedSeries struct {
 	cityhub.SeriesStore
 	w writerTime
