@@ -118,6 +118,34 @@ func CreditCode(division string, n int) string {
 	return first17 + string(check)
 }
 
+// operator is the demo's platform operator, which provides the device
+// streams' catalog entries.
+const operator = "市大数据管理局"
+
+// loadStreamEntries gives every device type its catalog entry and
+// publishes those it added.
+func loadStreamEntries(ctx context.Context, store cityhub.Store, provider int64) (int, error) {
+	created, _, err := cityhub.EnsureDeviceTypeEntries(ctx, store, provider)
+	if err != nil || created == 0 {
+		return 0, err
+	}
+	for _, t := range cityhub.DeviceTypes() {
+		e, err := cityhub.FindDeviceTypeEntry(ctx, store, t.Name)
+		if err != nil {
+			return 0, err
+		}
+		if e.Status != cityhub.StatusDraft {
+			continue
+		}
+		for _, step := range []cityhub.Transition{cityhub.ActSubmit, cityhub.ActApprove, cityhub.ActPublish} {
+			if _, err := store.TransitionEntry(ctx, e.ID, step, ""); err != nil {
+				return 0, fmt.Errorf("%s %s: %w", step, e.Name, err)
+			}
+		}
+	}
+	return created, nil
+}
+
 // Load adds the demo city to store, skipping what is already there, and
 // returns a short report for the console.
 func Load(ctx context.Context, store cityhub.Store, hash func(string) string) (string, error) {
@@ -179,9 +207,16 @@ func Load(ctx context.Context, store cityhub.Store, hash func(string) string) (s
 	if err != nil {
 		return "", fmt.Errorf("demo catalog: %w", err)
 	}
+	streams, err := loadStreamEntries(ctx, store, ids[operator])
+	if err != nil {
+		return "", fmt.Errorf("demo stream entries: %w", err)
+	}
 	var b strings.Builder
 	if entries > 0 {
 		fmt.Fprintf(&b, "Demo catalog: %d entries loaded.\n", entries)
+	}
+	if streams > 0 {
+		fmt.Fprintf(&b, "Demo catalog: %d device-stream entries (流媒体, 实时) added and published.\n", streams)
 	}
 	fmt.Fprintf(&b, "Demo city 宁波市 (%s): %d departments, %d users (%d added now).\n", CityDivision, len(departments), len(users), added+addedUsers)
 	fmt.Fprintf(&b, "  Demo users (password %s):", Password)

@@ -96,6 +96,7 @@ func Run(t *testing.T, open Opener) {
 		{"Catalog", catalogTests},
 		{"Tables", tableTests},
 		{"Devices", deviceTests},
+		{"IoTCatalog", iotCatalogTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

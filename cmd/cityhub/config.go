@@ -37,6 +37,7 @@ type Config struct {
 	MQTTCert        string // TLS certificate and key files (PEM); both or neither
 	MQTTKey         string
 	Retention       time.Duration // raw device readings; rollups stay
+	IoTDepartment   string        // credit code of the department whose catalog entries describe the device streams
 }
 
 // DefaultConfig is the embedded single-machine set-up.
@@ -86,6 +87,7 @@ func settings() []setting {
 	mqSet, mqGet := str(func(c *Config) *string { return &c.MQTT })
 	mcSet, mcGet := str(func(c *Config) *string { return &c.MQTTCert })
 	mkSet, mkGet := str(func(c *Config) *string { return &c.MQTTKey })
+	idSet, idGet := str(func(c *Config) *string { return &c.IoTDepartment })
 	demoSet, demoGet := boolean(func(c *Config) *bool { return &c.Demo })
 	tpSet, tpGet := boolean(func(c *Config) *bool { return &c.TrustProxy })
 	scSet, scGet := boolean(func(c *Config) *bool { return &c.SecureCookies })
@@ -99,6 +101,7 @@ func settings() []setting {
 		mk("mqtt", "embedded MQTT broker's listen address for devices, or off", true, mqSet, mqGet),
 		mk("mqtt-cert", "PEM certificate file: the MQTT broker speaks TLS", true, mcSet, mcGet),
 		mk("mqtt-key", "PEM key file for --mqtt-cert", true, mkSet, mkGet),
+		mk("iot-department", "credit code of the department that provides the device streams: each device type gets a catalog entry (流媒体, 实时) of it", true, idSet, idGet),
 		mk("retention", "how long raw device readings are kept (rollups stay)", true,
 			func(c *Config, v string) error {
 				d, err := time.ParseDuration(v)

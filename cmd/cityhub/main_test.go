@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -423,7 +424,7 @@ func TestCatalogExportImportCommands(t *testing.T) {
 	}
 	file := filepath.Join(t.TempDir(), "catalog.xlsx")
 	out, err := run(t, envFunc(), "catalog", "export", "--data", src, file)
-	if err != nil || !strings.Contains(out, "exported 223 entries") {
+	if err != nil || !strings.Contains(out, "exported 233 entries") {
 		t.Fatalf("export: %v\n%s", err, out)
 	}
 	// The target has the departments (same demo) but no catalog.
@@ -432,10 +433,33 @@ func TestCatalogExportImportCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err = run(t, envFunc(), "catalog", "import", "--data", dst, "--dry-run", file)
-	if err != nil || !strings.Contains(out, "223 entries read: would import 0 new and 0 changed, 223 unchanged") {
+	if err != nil || !strings.Contains(out, "233 entries read: would import 0 new and 0 changed, 233 unchanged") {
 		t.Fatalf("dry run into a platform with the same catalog: %v\n%s", err, out)
 	}
 	if _, err := run(t, envFunc(), "catalog", "import", "--data", dst, "catalog.txt"); exitCode(err) != exitUsage {
 		t.Errorf("a .txt file: got exit %d, want %d", exitCode(err), exitUsage)
+	}
+}
+
+func TestEnsureStreamEntries(t *testing.T) {
+	store, _ := openForTest(t, t.TempDir())
+	ctx := cityhub.WithActor(context.Background(), cityhub.Actor{Username: "system"})
+	dep := &cityhub.Department{Name: "某市大数据局", ShortName: "大数据局", CreditCode: demo.CreditCode(demo.CityDivision, 1),
+		Division: demo.CityDivision, Level: cityhub.LevelCity}
+	if err := store.CreateDepartment(ctx, dep); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	if err := ensureStreamEntries(ctx, store, "91330200MA2XXXXXX0", log); err == nil || !strings.Contains(err.Error(), "no department") {
+		t.Errorf("unknown credit code: %v", err)
+	}
+	for range 2 { // the second run adds nothing
+		if err := ensureStreamEntries(ctx, store, dep.CreditCode, log); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := store.SearchCatalog(ctx, cityhub.CatalogQuery{Format: cityhub.FormatStream, Scope: cityhub.CatalogScope{All: true}, Limit: 100})
+	if err != nil || res.Total != len(cityhub.DeviceTypes()) {
+		t.Errorf("stream entries: %v, want one per device type (%d): %v", res, len(cityhub.DeviceTypes()), err)
 	}
 }

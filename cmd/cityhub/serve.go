@@ -86,6 +86,11 @@ func cmdServe(ctx context.Context, e *env) error {
 		}
 		fmt.Fprint(e.stdout, report)
 	}
+	if c.IoTDepartment != "" {
+		if err := ensureStreamEntries(boot, store, c.IoTDepartment, log); err != nil {
+			return fmt.Errorf("--iot-department: %w", err)
+		}
+	}
 
 	// The catalog's search index builds in the background; until it is
 	// ready the store answers searches.
@@ -172,6 +177,25 @@ func cmdServe(ctx context.Context, e *env) error {
 	console.WaitLoads()
 	log.Info("stopped")
 	return nil
+}
+
+// ensureStreamEntries keeps a catalog entry for every device type,
+// provided by the department with the credit code.
+func ensureStreamEntries(ctx context.Context, store *sqlstore.Store, creditCode string, log *slog.Logger) error {
+	deps, _, err := store.Departments(ctx, cityhub.DepartmentFilter{Limit: 100000})
+	if err != nil {
+		return err
+	}
+	for _, d := range deps {
+		if d.CreditCode == creditCode {
+			created, updated, err := cityhub.EnsureDeviceTypeEntries(ctx, store, d.ID)
+			if created+updated > 0 {
+				log.Info("catalog entries of the device streams", "created", created, "updated", updated, "department", d.Name)
+			}
+			return err
+		}
+	}
+	return fmt.Errorf("no department has the credit code %q", creditCode)
 }
 
 // iotPlatform is the running IoT side: series store, ingest pipeline and
