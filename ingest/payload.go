@@ -7,7 +7,6 @@
 package ingest
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -71,12 +70,8 @@ func DecodeAttributes(payload []byte) (map[string]any, error) {
 }
 
 func decodeJSON(payload []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(payload))
-	if err := d.Decode(v); err != nil {
+	if err := json.Unmarshal(payload, v); err != nil {
 		return fmt.Errorf("payload is not valid JSON: %v", err)
-	}
-	if d.More() {
-		return fmt.Errorf("payload has data after its JSON value")
 	}
 	if v, ok := v.(*map[string]any); ok && *v == nil {
 		return fmt.Errorf("payload must be a JSON object")
