@@ -37,6 +37,7 @@ type Config struct {
 	MQTTCert        string // TLS certificate and key files (PEM); both or neither
 	MQTTKey         string
 	Retention       time.Duration // raw device readings; rollups stay
+	Series          string        // series store: empty for SQLite (series.db in the data directory), or a postgres:// URL
 	IoTDepartment   string        // credit code of the department whose catalog entries describe the device streams
 }
 
@@ -88,6 +89,7 @@ func settings() []setting {
 	mcSet, mcGet := str(func(c *Config) *string { return &c.MQTTCert })
 	mkSet, mkGet := str(func(c *Config) *string { return &c.MQTTKey })
 	idSet, idGet := str(func(c *Config) *string { return &c.IoTDepartment })
+	seSet, seGet := str(func(c *Config) *string { return &c.Series })
 	demoSet, demoGet := boolean(func(c *Config) *bool { return &c.Demo })
 	tpSet, tpGet := boolean(func(c *Config) *bool { return &c.TrustProxy })
 	scSet, scGet := boolean(func(c *Config) *bool { return &c.SecureCookies })
@@ -101,6 +103,7 @@ func settings() []setting {
 		mk("mqtt", "embedded MQTT broker's listen address for devices, or off", true, mqSet, mqGet),
 		mk("mqtt-cert", "PEM certificate file: the MQTT broker speaks TLS", true, mcSet, mcGet),
 		mk("mqtt-key", "PEM key file for --mqtt-cert", true, mkSet, mkGet),
+		mk("series", "device readings: empty for SQLite (series.db in the data directory), or a postgres:// URL (tables partitioned by day)", true, seSet, seGet),
 		mk("iot-department", "credit code of the department that provides the device streams: each device type gets a catalog entry (流媒体, 实时) of it", true, idSet, idGet),
 		mk("retention", "how long raw device readings are kept (rollups stay)", true,
 			func(c *Config, v string) error {
@@ -263,10 +266,17 @@ func (c *Config) Validate() error {
 	if _, err := time.LoadLocation(c.TimeZone); err != nil {
 		errs = append(errs, fmt.Errorf("--timezone: %w", err))
 	}
-	if c.DB != "" && strings.Contains(c.DB, "://") && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
+	if c.DB != "" && strings.Contains(c.DB, "://") && !isPostgresURL(c.DB) {
 		errs = append(errs, fmt.Errorf("--db must be a postgres:// URL or a SQLite file path, got %s", maskDSN(c.DB)))
 	}
+	if c.Series != "" && !isPostgresURL(c.Series) {
+		errs = append(errs, fmt.Errorf("--series must be empty (SQLite in the data directory) or a postgres:// URL, got %s", maskDSN(c.Series)))
+	}
 	return errors.Join(errs...)
+}
+
+func isPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
 }
 
 // DSN is the store to open.
@@ -293,7 +303,7 @@ func maskDSN(dsn string) string {
 func (c *Config) print(w io.Writer) {
 	for _, s := range settings() {
 		v := s.get(c)
-		if s.name == "db" {
+		if s.name == "db" || s.name == "series" {
 			v = maskDSN(v)
 		}
 		fmt.Fprintf(w, "%-18s %s\n", s.name, v)

@@ -24,6 +24,7 @@ import (
 	"github.com/cityhub/cityhub/loader"
 	"github.com/cityhub/cityhub/mqtt"
 	"github.com/cityhub/cityhub/ngsild"
+	"github.com/cityhub/cityhub/pgseries"
 	"github.com/cityhub/cityhub/sqlstore"
 	"github.com/cityhub/cityhub/tsdb"
 	"github.com/cityhub/cityhub/web"
@@ -201,7 +202,7 @@ func ensureStreamEntries(ctx context.Context, store *sqlstore.Store, creditCode 
 // iotPlatform is the running IoT side: series store, ingest pipeline and
 // the MQTT broker (nil with --mqtt off).
 type iotPlatform struct {
-	series   *tsdb.Store
+	series   cityhub.SeriesStore
 	pipeline *ingest.Pipeline
 	broker   *mqtt.Broker
 	stop     func()
@@ -212,7 +213,13 @@ type iotPlatform struct {
 // ctx ends them; stop (safe to call twice) waits until what was
 // acknowledged is written and the store is closed.
 func startIoT(ctx context.Context, c Config, store *sqlstore.Store, log *slog.Logger) (*iotPlatform, error) {
-	series, err := tsdb.Open(ctx, filepath.Join(c.Data, "series.db"), tsdb.Options{Logger: log.With("component", "tsdb")})
+	var series cityhub.SeriesStore
+	var err error
+	if c.Series != "" {
+		series, err = pgseries.Open(ctx, c.Series, pgseries.Options{Logger: log.With("component", "series")})
+	} else {
+		series, err = tsdb.Open(ctx, filepath.Join(c.Data, "series.db"), tsdb.Options{Logger: log.With("component", "tsdb")})
+	}
 	if err != nil {
 		return nil, err
 	}
