@@ -29,6 +29,9 @@ func DecodeTelemetry(payload []byte) ([]Sample, error) {
 	if len(payload) > MaxPayload {
 		return nil, fmt.Errorf("payload of %d bytes is over the %d-byte limit", len(payload), MaxPayload)
 	}
+	if m, ok := decodeFlat(payload); ok {
+		return samples(m, "")
+	}
 	var v any
 	if err := decodeJSON(payload, &v); err != nil {
 		return nil, err

@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -57,4 +59,38 @@ func FuzzDecodeTelemetry(f *testing.F) {
 		DecodeGatewayTelemetry(b)
 		DecodeAttributes(b)
 	})
+}
+
+// decodeFlat gives exactly what encoding/json gives, or declines.
+func FuzzDecodeFlat(f *testing.F) {
+	for _, s := range []string{`{"pm25": 12.5, "no2": -0, "ok": true, "note": "良", "x": null}`, `{"ts": 1733300000000, "values": {"a": 1e3}}`,
+		`{"a": {"b": {"c": 1}}}`, `{"a": 1e400}`, `{"a": "\u00e9"}`, ` {"a" : 01}`, `{"a": 1,}`, `{}`, `[{"a": 1}]`, "{\"a\": \"\xff\"}"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, ok := decodeFlat(b)
+		if !ok {
+			return
+		}
+		var want any
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Fatalf("decodeFlat took %q, which encoding/json refuses: %v", b, err)
+		}
+		if !reflect.DeepEqual(any(m), want) {
+			t.Fatalf("%q: decodeFlat %#v, encoding/json %#v", b, m, want)
+		}
+	})
+}
+
+func TestDecodeFlatDeclines(t *testing.T) {
+	for _, s := range []string{`{"a": {"b": {"c": 1}}}`, `{"a": 1e400}`, `{"a": "\u00e9"}`, `{"a": 01}`, `{"a": 1,}`, `[{"a": 1}]`,
+		"{\"a\": \"\xff\"}", `{"a": [1]}`, `{"a": 1} x`, `{"a": -}`, `{"a": 1.}`, `{"a": 1e}`, `{"a": tru}`} {
+		if m, ok := decodeFlat([]byte(s)); ok {
+			t.Errorf("%s: took it as %v", s, m)
+		}
+	}
+	m, ok := decodeFlat([]byte(` {"ts": 1733300000000, "values": {"pm25": 12.5, "on": false, "s": "良", "n": null}} `))
+	if !ok || m["ts"] != 1733300000000.0 || m["values"].(map[string]any)["s"] != "良" {
+		t.Errorf("common payload: %v %v", m, ok)
+	}
 }

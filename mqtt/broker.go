@@ -180,11 +180,14 @@ func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, e
 	if d == nil {
 		return pk, packets.ErrRejectPacket
 	}
+	// The closures capture two fields, not pk: a captured packet would be
+	// copied to the heap for every message.
+	qos, id := pk.FixedHeader.Qos, pk.PacketID
 	ack := func(code byte) {
-		if pk.FixedHeader.Qos == 0 {
+		if qos == 0 {
 			return
 		}
-		out := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: pk.PacketID}
+		out := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: id}
 		if cl.Properties.ProtocolVersion == 5 {
 			out.ReasonCode = code
 		}
@@ -192,22 +195,22 @@ func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, e
 			h.b.log.Warn("puback", "device", d.Name, "err", err)
 		}
 	}
-	malformed := func(err error) (packets.Packet, error) {
+	malformed := func(err error) error {
 		h.b.pipeline.RejectMalformed(d, "mqtt", err)
 		ack(packets.ErrPayloadFormatInvalid.Code)
-		return pk, packets.ErrRejectPacket
+		return packets.ErrRejectPacket
 	}
 	switch pk.TopicName {
 	case TopicTelemetry:
 		samples, err := ingest.DecodeTelemetry(pk.Payload)
 		if err != nil {
-			return malformed(err)
+			return pk, malformed(err)
 		}
 		h.submit(cl, d, samples, ack)
 	case TopicAttributes:
 		attrs, err := ingest.DecodeAttributes(pk.Payload)
 		if err != nil {
-			return malformed(err)
+			return pk, malformed(err)
 		}
 		if err := h.b.devices.MergeDeviceAttributes(h.b.ctx, d.ID, attrs); err != nil {
 			h.b.log.Warn("device attributes", "device", d.Name, "err", err)
@@ -218,7 +221,7 @@ func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, e
 	case TopicGatewayTelemetry:
 		byName, err := ingest.DecodeGatewayTelemetry(pk.Payload)
 		if err != nil {
-			return malformed(err)
+			return pk, malformed(err)
 		}
 		h.gateway(cl, d, byName, ack)
 	default: // gateway connect and attributes: accepted, nothing to keep yet
