@@ -20,8 +20,12 @@ type Options struct {
 	Batch  int           // readings a write at most; 5,000
 	Linger time.Duration // how long a write waits to fill; 10 ms
 	Queue  int           // readings waiting at most before senders block; 50,000
-	Now    func() time.Time
-	Logger *slog.Logger
+	// Arrival times reach the devices' last-seen this often; 30 s, a tenth
+	// of the shortest offline timeout, and each pass updates every
+	// device heard from, so more often costs the main store much.
+	TouchEvery time.Duration
+	Now        func() time.Time
+	Logger     *slog.Logger
 }
 
 // Pipeline checks and stores readings.
@@ -123,6 +127,9 @@ func New(store cityhub.SeriesStore, devices cityhub.DeviceService, opts Options)
 	}
 	if opts.Queue <= 0 {
 		opts.Queue = 50000
+	}
+	if opts.TouchEvery <= 0 {
+		opts.TouchEvery = 30 * time.Second
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -329,7 +336,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		close(told)
 	}()
 	go func() {
-		tick := time.NewTicker(5 * time.Second)
+		tick := time.NewTicker(p.opts.TouchEvery)
 		defer tick.Stop()
 		for {
 			select {

@@ -250,7 +250,7 @@ func (t *timedSeries) Write(ctx context.Context, rs []cityhub.Reading) ([]cityhu
 }
 
 // timedDevices wraps the device service given to the pipeline: it records
-// arrivals (TouchDevices) every 5 s from the same writer goroutine.
+// arrivals (TouchDevices) every 30 s from a goroutine of its own.
 type timedDevices struct {
 	cityhub.DeviceService
 	w writerTime
