@@ -12,6 +12,7 @@ import (
 
 	"github.com/cityhub/cityhub"
 	"github.com/cityhub/cityhub/ingest"
+	"github.com/cityhub/cityhub/mqttbridge"
 )
 
 // deviceRoutes are the IoT platform's endpoints: device types, devices and
@@ -55,6 +56,9 @@ func (s *Server) deviceRoutes() []route {
 		{"GET", "/api/v1/ingest", signedIn, s.ingestCounts, operation{
 			tag: "iot", summary: "Values received, stored, duplicate, rejected and dropped (by reason) since start",
 			response: ingest.Counts{}}},
+		{"GET", "/api/v1/mqtt-bridge", signedIn, s.bridgeStatus, operation{
+			tag: "iot", summary: "The connector to external MQTT brokers: connection and, per subscription, messages received, submitted and rejected",
+			response: mqttbridge.Status{}}},
 	}
 }
 
@@ -465,6 +469,14 @@ func (s *Server) deviceSeriesCSV(w http.ResponseWriter, r *http.Request) error {
 		cw.Write([]string{p.Time.Format(time.RFC3339Nano), cityhub.SpreadsheetSafe(v)})
 	}
 	cw.Flush()
+	return nil
+}
+
+func (s *Server) bridgeStatus(w http.ResponseWriter, r *http.Request) error {
+	if s.Bridge == nil {
+		return cityhub.Errorf(cityhub.ENOTFOUND, "no MQTT bridge is configured (serve --mqtt-bridge FILE)")
+	}
+	writeJSON(w, http.StatusOK, s.Bridge.Status())
 	return nil
 }
 

@@ -111,6 +111,7 @@ func deviceMatrixCases() []matrixCase {
 	add("export a series", "GET /api/v1/devices/{id}/series.csv", fresh("/series.csv?key=pm25", nil), 200, nil, nil)
 	add("latest values", "GET /api/v1/latest", fixed("/api/v1/latest?division_code=330203", nil), 200, nil, nil)
 	add("ingest counts", "GET /api/v1/ingest", fixed("/api/v1/ingest", nil), 200, nil, nil)
+	add("MQTT bridge status (none configured)", "GET /api/v1/mqtt-bridge", fixed("/api/v1/mqtt-bridge", nil), 404, nil, nil)
 	return cases
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/cityhub/cityhub"
 	"github.com/cityhub/cityhub/auth"
 	"github.com/cityhub/cityhub/ingest"
+	"github.com/cityhub/cityhub/mqttbridge"
 )
 
 // Server holds what the handlers need. Fields are set by cmd/cityhub.
@@ -41,6 +42,8 @@ type Server struct {
 	// Series and Ingest are the IoT platform; nil when it is off.
 	Series cityhub.SeriesStore
 	Ingest *ingest.Pipeline
+	// Bridge is the connector to external MQTT brokers; nil when none.
+	Bridge interface{ Status() mqttbridge.Status }
 
 	loads sync.WaitGroup
 }

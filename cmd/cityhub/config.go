@@ -38,6 +38,7 @@ type Config struct {
 	MQTTKey         string
 	Retention       time.Duration // raw device readings; rollups stay
 	Series          string        // series store: empty for SQLite (series.db in the data directory), or a postgres:// URL
+	MQTTBridge      string        // JSON file: external MQTT brokers to subscribe to
 	IoTDepartment   string        // credit code of the department whose catalog entries describe the device streams
 }
 
@@ -90,6 +91,7 @@ func settings() []setting {
 	mkSet, mkGet := str(func(c *Config) *string { return &c.MQTTKey })
 	idSet, idGet := str(func(c *Config) *string { return &c.IoTDepartment })
 	seSet, seGet := str(func(c *Config) *string { return &c.Series })
+	mbSet, mbGet := str(func(c *Config) *string { return &c.MQTTBridge })
 	demoSet, demoGet := boolean(func(c *Config) *bool { return &c.Demo })
 	tpSet, tpGet := boolean(func(c *Config) *bool { return &c.TrustProxy })
 	scSet, scGet := boolean(func(c *Config) *bool { return &c.SecureCookies })
@@ -103,6 +105,7 @@ func settings() []setting {
 		mk("mqtt", "embedded MQTT broker's listen address for devices, or off", true, mqSet, mqGet),
 		mk("mqtt-cert", "PEM certificate file: the MQTT broker speaks TLS", true, mcSet, mcGet),
 		mk("mqtt-key", "PEM key file for --mqtt-cert", true, mkSet, mkGet),
+		mk("mqtt-bridge", "JSON file of external MQTT brokers to subscribe to, with their topic-to-device mappings", true, mbSet, mbGet),
 		mk("series", "device readings: empty for SQLite (series.db in the data directory), or a postgres:// URL (tables partitioned by day)", true, seSet, seGet),
 		mk("iot-department", "credit code of the department that provides the device streams: each device type gets a catalog entry (流媒体, 实时) of it", true, idSet, idGet),
 		mk("retention", "how long raw device readings are kept (rollups stay)", true,

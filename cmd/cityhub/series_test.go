@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,5 +69,31 @@ func TestSeriesOnPostgres(t *testing.T) {
 	c.Series = "mysql://x"
 	if err := c.Validate(); err == nil {
 		t.Error("--series mysql:// accepted")
+	}
+}
+
+// --mqtt-bridge starts the connector from its file; a bad file stops serve
+// with the field at fault.
+func TestServeMQTTBridgeFile(t *testing.T) {
+	dir := t.TempDir()
+	store, _ := openForTest(t, dir)
+	c := DefaultConfig()
+	c.Data, c.MQTT = dir, "off"
+	c.MQTTBridge = filepath.Join(dir, "bridge.json")
+	os.WriteFile(c.MQTTBridge, []byte(`{"broker": "tcp://127.0.0.1:1", "client_id": "cityhub-test",
+		"subscriptions": [{"topic": "city/+/air", "device_level": 2, "key": "name"}]}`), 0o600)
+	iot, err := startIoT(context.Background(), c, store, newLogger(c, io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if iot.bridge == nil || iot.bridge.Status().Broker != "tcp://127.0.0.1:1" || len(iot.bridge.Status().Subscriptions) != 1 {
+		t.Errorf("bridge not started from the file: %+v", iot.bridge)
+	}
+	iot.stop()
+
+	os.WriteFile(c.MQTTBridge, []byte(`{"broker": "tcp://127.0.0.1:1", "subscriptions": [{"topic": "a/+", "device_level": 7, "key": "name"}]}`), 0o600)
+	if _, err := startIoT(context.Background(), c, store, newLogger(c, io.Discard)); err == nil || !strings.Contains(err.Error(), "--mqtt-bridge") ||
+		!strings.Contains(err.Error(), "device_level") {
+		t.Errorf("bad bridge file: %v", err)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/cityhub/cityhub/ingest"
 	"github.com/cityhub/cityhub/loader"
 	"github.com/cityhub/cityhub/mqtt"
+	"github.com/cityhub/cityhub/mqttbridge"
 	"github.com/cityhub/cityhub/ngsild"
 	"github.com/cityhub/cityhub/pgseries"
 	"github.com/cityhub/cityhub/sqlstore"
@@ -132,6 +133,9 @@ func cmdServe(ctx context.Context, e *env) error {
 	api := &httpapi.Server{Store: store, Auth: authn, AuditKey: key.Public(), Logger: log.With("component", "http"),
 		Metrics: metrics, Version: version, MaxBody: c.MaxBodyBytes, Search: index, Policy: c.Catalog,
 		SpoolDir: filepath.Join(c.Data, "spool"), Background: loadCtx, Series: iot.series, Ingest: iot.pipeline}
+	if iot.bridge != nil {
+		api.Bridge = iot.bridge
+	}
 	loc, _ := time.LoadLocation(c.TimeZone) // checked by Validate
 	pulls := &loader.Scheduler{Store: store, Client: &http.Client{Timeout: 30 * time.Minute}, Logger: log.With("component", "pull")}
 	go pulls.Run(loadCtx)
@@ -205,6 +209,7 @@ type iotPlatform struct {
 	series   cityhub.SeriesStore
 	pipeline *ingest.Pipeline
 	broker   *mqtt.Broker
+	bridge   *mqttbridge.Bridge // nil without --mqtt-bridge
 	stop     func()
 }
 
@@ -234,6 +239,9 @@ func startIoT(ctx context.Context, c Config, store *sqlstore.Store, log *slog.Lo
 			if p.broker != nil {
 				p.broker.Close()
 			}
+			if p.bridge != nil {
+				p.bridge.Close() // waits for what it submitted
+			}
 			cancel()
 			<-done
 			if err := series.Close(); err != nil {
@@ -260,6 +268,20 @@ func startIoT(ctx context.Context, c Config, store *sqlstore.Store, log *slog.Lo
 			return nil, fmt.Errorf("MQTT broker on %s: %w (choose another with --mqtt, or --mqtt off)", c.MQTT, err)
 		}
 		log.Info("MQTT broker listening", "addr", p.broker.Addr(), "tls", c.MQTTCert != "")
+	}
+	if c.MQTTBridge != "" {
+		cfg, err := mqttbridge.Load(c.MQTTBridge)
+		if err == nil {
+			p.bridge, err = mqttbridge.New(cfg, store, p.pipeline, log.With("component", "mqtt-bridge"))
+		}
+		if err == nil {
+			err = p.bridge.Start(run)
+		}
+		if err != nil {
+			p.bridge = nil
+			p.stop()
+			return nil, fmt.Errorf("--mqtt-bridge %s: %w", c.MQTTBridge, err)
+		}
 	}
 	go func() {
 		tick := time.NewTicker(time.Hour)
