@@ -184,7 +184,7 @@ func (p *Pipeline) Submit(ctx context.Context, dev *cityhub.Device, source strin
 				fmt.Sprintf("observed %s, ahead of the server's clock", at.UTC().Format(time.RFC3339)))...)
 			continue
 		}
-		r := cityhub.Reading{DeviceID: dev.ID, Time: at}
+		r := cityhub.Reading{DeviceID: dev.ID, Time: at, Values: make([]cityhub.Value, 0, len(s.Values))}
 		keys := make([]string, 0, len(s.Values))
 		for k := range s.Values {
 			keys = append(keys, k)
@@ -205,6 +205,9 @@ func (p *Pipeline) Submit(ctx context.Context, dev *cityhub.Device, source strin
 			r.Values = append(r.Values, v)
 		}
 		if len(r.Values) > 0 {
+			if b.readings == nil {
+				b.readings = make([]cityhub.Reading, 0, len(samples))
+			}
 			b.readings = append(b.readings, r)
 		}
 	}
