@@ -614,33 +614,39 @@ func (s *Store) Series(ctx context.Context, q cityhub.SeriesQuery) ([]cityhub.Po
 	if step%hour == 0 && from%hour == 0 {
 		size = hour
 	}
-	steps := map[int64]*agg{}
+	steps := make([]agg, (to-from+step-1)/step)
 	add := func(start int64, a *agg) {
-		if start < from || start >= to {
-			return
+		if start >= from && start < to {
+			steps[(start-from)/step].merge(a)
 		}
-		i := (start - from) / step
-		t := steps[i]
-		if t == nil {
-			t = &agg{}
-			steps[i] = t
-		}
-		t.merge(a)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT start, mn, mx, sm, cnt, last_ts, last FROM rollups
+	// Only the columns the aggregate needs: each column read costs.
+	cols, dest := "cnt", func(a *agg) []any { return []any{&a.count} }
+	switch q.Agg {
+	case "avg", "sum":
+		cols, dest = "cnt, sm", func(a *agg) []any { return []any{&a.count, &a.sum} }
+	case "min":
+		cols, dest = "cnt, mn", func(a *agg) []any { return []any{&a.count, &a.min} }
+	case "max":
+		cols, dest = "cnt, mx", func(a *agg) []any { return []any{&a.count, &a.max} }
+	case "last":
+		cols, dest = "cnt, last_ts, last", func(a *agg) []any { return []any{&a.count, &a.lastTS, &a.last} }
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT start, `+cols+` FROM rollups
 		WHERE device = ? AND key = ? AND size = ? AND start >= ? AND start < ? ORDER BY start`,
 		q.DeviceID, q.Key, size, floorDiv(from, size)*size, to)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	var a agg
+	scan := append([]any{&a.start}, dest(&a)...)
 	for rows.Next() {
-		var start int64
-		var a agg
-		if err := rows.Scan(&start, &a.min, &a.max, &a.sum, &a.count, &a.lastTS, &a.last); err != nil {
+		a = agg{}
+		if err := rows.Scan(scan...); err != nil {
 			return nil, err
 		}
-		add(start, &a)
+		add(a.start, &a)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -656,11 +662,12 @@ func (s *Store) Series(ctx context.Context, q cityhub.SeriesQuery) ([]cityhub.Po
 		}
 	}
 	s.mu.Unlock()
-	out := make([]cityhub.Point, 0, len(steps))
-	for i, a := range steps {
-		out = append(out, cityhub.Point{Time: time.UnixMilli(from + i*step), Value: a.value(q.Agg)})
+	out := []cityhub.Point{}
+	for i := range steps {
+		if steps[i].count > 0 {
+			out = append(out, cityhub.Point{Time: time.UnixMilli(from + int64(i)*step), Value: steps[i].value(q.Agg)})
+		}
 	}
-	slices.SortFunc(out, func(a, b cityhub.Point) int { return a.Time.Compare(b.Time) })
 	return out, nil
 }
 

@@ -115,3 +115,29 @@ func TestRollupsLateDataPruneAndRecovery(t *testing.T) {
 	s2.Close()
 	s.Close()
 }
+
+// BenchmarkSeries7Days reads 7 days at a 1-minute step (10,080 points) of
+// one property from the rollup table, as a week's chart does.
+func BenchmarkSeries7Days(b *testing.B) {
+	s := open(b, filepath.Join(b.TempDir(), "series.db"))
+	defer s.Close()
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	var rs []cityhub.Reading
+	for i := range 7 * 24 * 60 {
+		rs = append(rs, reading(1, t0.Add(time.Duration(i)*time.Minute), float64(i%100), 1))
+	}
+	if _, err := s.Write(ctx, rs); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	q := cityhub.SeriesQuery{DeviceID: 1, Key: "pm25", From: t0, To: t0.Add(7 * 24 * time.Hour), Step: time.Minute}
+	for b.Loop() {
+		pts, err := s.Series(ctx, q)
+		if err != nil || len(pts) != 10080 {
+			b.Fatalf("%d points, %v", len(pts), err)
+		}
+	}
+}
