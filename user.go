@@ -17,10 +17,14 @@ const (
 	RoleConsumer      = "data_consumer"  // applies for and reads shared data
 	RoleOperator      = "operator"       // watches the operations dashboard
 	RoleAuditor       = "auditor"        // reads the audit log and security events
+	// RolePublic is a citizen or developer registered on the open-data
+	// portal: API keys, applications for 有条件开放 data, requests and
+	// comments. It is held alone and belongs to no department.
+	RolePublic = "public"
 )
 
 // Roles lists every role in display order.
-var Roles = []string{RolePlatformAdmin, RoleDeptAdmin, RoleSteward, RoleConsumer, RoleOperator, RoleAuditor}
+var Roles = []string{RolePlatformAdmin, RoleDeptAdmin, RoleSteward, RoleConsumer, RoleOperator, RoleAuditor, RolePublic}
 
 // User is a person (or system account) that signs in to the platform.
 type User struct {
@@ -65,7 +69,15 @@ func (u *User) Validate() error {
 	}
 	slices.Sort(u.Roles)
 	u.Roles = slices.Compact(u.Roles)
-	if u.DepartmentID == nil && !u.HasRole(RolePlatformAdmin) && !u.HasRole(RoleAuditor) {
+	switch {
+	case u.HasRole(RolePublic):
+		if len(u.Roles) > 1 {
+			f.Add("roles", "a public user holds no other role")
+		}
+		if u.DepartmentID != nil {
+			f.Add("department_id", "a public user belongs to no department")
+		}
+	case u.DepartmentID == nil && !u.HasRole(RolePlatformAdmin) && !u.HasRole(RoleAuditor):
 		f.Add("department_id", "required for department roles")
 	}
 	return f.Err("invalid user")

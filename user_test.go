@@ -324,3 +324,17 @@ func TestTokenSecret(t *testing.T) {
 		t.Fatal("active: got a revoked token active")
 	}
 }
+
+func TestPublicUserRole(t *testing.T) {
+	dep := int64(1)
+	ok := &cityhub.User{Username: "citizen1", Roles: []string{cityhub.RolePublic}}
+	if err := ok.Validate(); err != nil {
+		t.Errorf("public user: %v", err)
+	}
+	for _, u := range []*cityhub.User{{Username: "x1", Roles: []string{cityhub.RolePublic, cityhub.RoleConsumer}, DepartmentID: &dep},
+		{Username: "x2", Roles: []string{cityhub.RolePublic}, DepartmentID: &dep}} {
+		if err := u.Validate(); err == nil {
+			t.Errorf("%+v accepted", u)
+		}
+	}
+}

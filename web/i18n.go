@@ -202,6 +202,7 @@ var messages = map[string]map[string]string{
 		"role.data_consumer":  "数据使用者",
 		"role.operator":       "运行值守",
 		"role.auditor":        "审计员",
+		"role.public":         "公众用户",
 
 		"level.city":     "市级",
 		"level.district": "区县级",
@@ -872,6 +873,7 @@ var messages = map[string]map[string]string{
 		"role.data_consumer":  "Data consumer",
 		"role.operator":       "Operator",
 		"role.auditor":        "Auditor",
+		"role.public":         "Public user",
 
 		"level.city":     "City",
 		"level.district": "District",
