@@ -1,9 +1,11 @@
 package cityhub
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Open data: what the public portal, the CKAN-compatible API and the DCAT
@@ -69,4 +71,40 @@ func parseOpenID(id, format string) (int64, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// Kinds of open-data use, counted per dataset and day.
+const (
+	UseView     = "view"     // a dataset page on the portal
+	UseDownload = "download" // a file or dump
+	UseAPI      = "api"      // a CKAN action or datastore call about it
+)
+
+// UsageRecorder counts the use of open datasets. Record is called on the
+// request's path, so it must not wait on storage.
+type UsageRecorder interface {
+	Record(entryID int64, kind string)
+}
+
+// UsageCount is one dataset's use over a period.
+type UsageCount struct {
+	EntryID   int64 `json:"entry_id"`
+	Views     int64 `json:"views"`
+	Downloads int64 `json:"downloads"`
+	APICalls  int64 `json:"api_calls"`
+}
+
+// UsageDay is one dataset's (or, with EntryID 0, all datasets') use on a day.
+type UsageDay struct {
+	Day string `json:"day"` // CCYY-MM-DD in the platform's time zone
+	UsageCount
+}
+
+// UsageReader reads the counts back for the portal and its statistics.
+type UsageReader interface {
+	// MostUsed returns the datasets used most since a day (views,
+	// downloads and API calls together), most first.
+	MostUsed(ctx context.Context, since time.Time, limit int) ([]UsageCount, error)
+	// DailyUsage returns a dataset's use a day (entryID 0: all datasets).
+	DailyUsage(ctx context.Context, entryID int64, from, to time.Time) ([]UsageDay, error)
 }
