@@ -90,11 +90,14 @@ type CatalogQuery struct {
 	Domain         string
 	Tag            string
 	Status         string
-	Scope          CatalogScope
-	Sort           string // relevance (default with Q), updated (default), name, code
-	Limit          int
-	Offset         int
-	Facets         bool
+	// Public narrows to what the public sees (CatalogEntry.PublicMetadata):
+	// published, open unconditionally or on conditions; Scope is moot.
+	Public bool
+	Scope  CatalogScope
+	Sort   string // relevance (default with Q), updated (default), name, code
+	Limit  int
+	Offset int
+	Facets bool
 }
 
 // Facet names, as they appear in CatalogResult.Facets.

@@ -19,6 +19,8 @@ type filter struct {
 	status      int64
 	share       int64
 	open        int64
+	public      bool
+	openTypes   []int64 // with public: the open types the public sees
 	format      int64
 	cycle       int64
 	domain      int64
@@ -51,10 +53,21 @@ func (x *Index) compile(q cityhub.CatalogQuery) (filter, bool) {
 	set(&f.cycle, &x.cycle, q.UpdateCycle)
 	set(&f.domain, &x.domain, q.Domain)
 	set(&f.tag, &x.tags, q.Tag)
+	if q.Public {
+		f.public, f.all = true, false
+		for _, t := range []string{cityhub.Unconditional, cityhub.Conditional} {
+			if id, found := x.open.lookup(t); found {
+				f.openTypes = append(f.openTypes, int64(id))
+			}
+		}
+	}
 	return f, ok
 }
 
 func (f *filter) accepts(d *doc) bool {
+	if f.public && (int64(d.status) != f.published || !slices.Contains(f.openTypes, int64(d.open))) {
+		return false
+	}
 	if !f.all && int64(d.status) != f.published && !slices.Contains(f.departments, d.provider) {
 		return false
 	}

@@ -72,6 +72,9 @@ func TestIndexAgreesWithStore(t *testing.T) {
 		{Q: "没有这个词", Scope: all, Facets: true},
 		{Q: "!!! ，。", Scope: all},
 		{Domain: "no-such-domain", Scope: all, Facets: true},
+		{Public: true, Facets: true, Sort: "updated", Limit: 40},
+		{Public: true, Scope: all, Q: "空气质量", Facets: true, Sort: "updated"},
+		{Public: true, OpenType: cityhub.Conditional, Facets: true, Sort: "name"},
 	}
 	for i, q := range queries {
 		t.Run(fmt.Sprintf("%d %s", i, q.Q), func(t *testing.T) {

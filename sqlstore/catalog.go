@@ -601,7 +601,11 @@ func (s *Store) matchQuery(phrases [][]string) (cond string, arg string) {
 
 func (s *Store) SearchCatalog(ctx context.Context, cq cityhub.CatalogQuery) (*cityhub.CatalogResult, error) {
 	var w where
-	s.visible(&w, cq.Scope)
+	if cq.Public {
+		w.add("e.status = ? AND e.open_type IN (?, ?)", cityhub.StatusPublished, cityhub.Unconditional, cityhub.Conditional)
+	} else {
+		s.visible(&w, cq.Scope)
+	}
 	phrases := cityhub.SearchPhrases(cq.Q)
 	var match string
 	if len(phrases) > 0 {
