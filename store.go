@@ -14,6 +14,9 @@ type Store interface {
 	TableService
 	PullService
 	DeviceService
+	APIKeyService
+	UsageService
+	EngagementService
 	// Ping checks the store answers.
 	Ping(ctx context.Context) error
 	// SchemaVersion returns the applied and the latest known migration.

@@ -291,6 +291,8 @@ func matrixCases() []matrixCase {
 	// Data behind the catalog: tables, rows, loads.
 	cases = append(cases, dataMatrixCases()...)
 	cases = append(cases, deviceMatrixCases()...)
+	cases = append(cases, openAccessMatrixCases()...)
+	cases = append(cases, engagementMatrixCases()...)
 	return cases
 }
 

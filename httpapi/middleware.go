@@ -19,6 +19,7 @@ import (
 
 	"github.com/cityhub/cityhub"
 	"github.com/cityhub/cityhub/auth"
+	"github.com/cityhub/cityhub/openaccess"
 )
 
 // requestInfo is filled in as a request travels inward and read by the
@@ -153,7 +154,9 @@ func (s *Server) authenticate(next http.Handler, trustProxy bool) http.Handler {
 
 		var user *cityhub.User
 		var token *cityhub.Token
-		if h := r.Header.Get("Authorization"); h != "" {
+		// An API key (openaccess) is no staff credential: the open-data
+		// limiter checks it, and elsewhere the request stays anonymous.
+		if h := r.Header.Get("Authorization"); h != "" && !openaccess.IsAPIKeyAuthorization(h) {
 			scheme, secret, ok := strings.Cut(h, " ")
 			if !ok || !strings.EqualFold(scheme, "Bearer") { // schemes are case-insensitive (RFC 9110 11.1)
 				s.writeError(w, r, cityhub.Errorf(cityhub.EUNAUTHORIZED, "Authorization must be \"Bearer <token>\""))

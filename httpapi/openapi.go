@@ -37,7 +37,7 @@ func (s *Server) OpenAPI() map[string]any {
 		var params []any
 		for _, m := range pathParam.FindAllStringSubmatch(rt.path, -1) {
 			typ := "integer"
-			if m[1] == "token" {
+			if m[1] == "token" || m[1] == "name" {
 				typ = "string"
 			}
 			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true,
@@ -63,7 +63,7 @@ func (s *Server) OpenAPI() map[string]any {
 			ok["content"] = map[string]any{"application/json": map[string]any{"schema": ref(rt.doc.response)}}
 		}
 		op["responses"] = map[string]any{itoa(status): ok, "default": errResp}
-		if rt.access == signedIn {
+		if rt.access.needsUser() {
 			op["security"] = []any{map[string]any{"bearer": []string{}}, map[string]any{"session": []string{}}}
 		}
 		if paths[rt.path] == nil {
@@ -87,6 +87,8 @@ func (s *Server) OpenAPI() map[string]any {
 		"components": map[string]any{"schemas": schemas, "securitySchemes": map[string]any{
 			"bearer":  map[string]any{"type": "http", "scheme": "bearer", "description": "a session token from /api/v1/auth/login or a personal token"},
 			"session": map[string]any{"type": "apiKey", "in": "cookie", "name": "cityhub_session", "description": "web console session; changes need X-CSRF-Token"},
+			"apiKey": map[string]any{"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "a public account's open-data API key " +
+				"(/api/v1/me/api-keys), also accepted in Authorization: a higher rate limit on the open-data endpoints; no access to the rest"},
 		}},
 	}
 }

@@ -118,7 +118,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 				t.Errorf("%s: documents path parameter %q that the path does not have", where, p.Name)
 			}
 		}
-		if (rt.access == signedIn) != (len(op.Security) > 0) {
+		if rt.access.needsUser() != (len(op.Security) > 0) {
 			t.Errorf("%s: got security %v for a route with access %v", where, op.Security, rt.access)
 		}
 	}
@@ -226,6 +226,9 @@ func TestOpenAPIEveryOperationIsRouted(t *testing.T) {
 		res := e.do(method, path, "", nil)
 		apiSecured := len(doc.Paths[pattern][strings.ToLower(method)].Security) > 0
 		switch {
+		case res.status == http.StatusNotFound && !apiSecured && strings.Contains(pattern, "{") && res.isJSON() &&
+			!strings.Contains(string(res.body), "no API endpoint"):
+			// A public route's own handler: object 1 does not exist.
 		case res.status == http.StatusNotFound || res.status == http.StatusMethodNotAllowed:
 			t.Errorf("%s: got %v, want the operation served", op, res)
 		case !res.isJSON() && !strings.HasPrefix(res.header.Get("Content-Type"), "text/plain; version="):

@@ -17,6 +17,7 @@ import (
 	"github.com/cityhub/cityhub/auth"
 	"github.com/cityhub/cityhub/ingest"
 	"github.com/cityhub/cityhub/mqttbridge"
+	"github.com/cityhub/cityhub/openaccess"
 )
 
 // Server holds what the handlers need. Fields are set by cmd/cityhub.
@@ -44,8 +45,21 @@ type Server struct {
 	Ingest *ingest.Pipeline
 	// Bridge is the connector to external MQTT brokers; nil when none.
 	Bridge interface{ Status() mqttbridge.Status }
+	// Limiter holds the open-data endpoints (/api/v1/open/…) to their rate
+	// and forgets revoked API keys; nil: no limit.
+	Limiter *openaccess.Limiter
+	// Usage reads open datasets' use (an *openaccess.Usage, which adds
+	// the counts not yet written); nil: the store.
+	Usage cityhub.UsageReader
+	// RegisterRate limits self-registrations per client address; zero:
+	// DefaultRegisterRate.
+	RegisterRate openaccess.Rate
 
-	loads sync.WaitGroup
+	loads         sync.WaitGroup
+	registrations struct {
+		once    sync.Once
+		buckets *openaccess.Buckets
+	}
 }
 
 func (s *Server) searcher() cityhub.CatalogSearcher {
@@ -59,9 +73,14 @@ func (s *Server) searcher() cityhub.CatalogSearcher {
 type access int
 
 const (
-	public access = iota
-	signedIn
+	public   access = iota
+	signedIn        // staff: any signed-in user but a public (portal) account
+	account         // any signed-in user, public accounts too: their own account and keys
+	open            // anyone, through the open-data rate limiter
 )
+
+// needsUser tells whether the route refuses anonymous callers.
+func (a access) needsUser() bool { return a == signedIn || a == account }
 
 // route is one API endpoint: how it is served and how it is documented.
 type route struct {
@@ -74,7 +93,11 @@ type route struct {
 // Register adds the API's routes to mux.
 func (s *Server) Register(mux *http.ServeMux) {
 	for _, rt := range s.routes() {
-		mux.Handle(rt.method+" "+rt.path, s.endpoint(rt))
+		h := s.endpoint(rt)
+		if rt.access == open && s.Limiter != nil {
+			h = s.Limiter.Wrap(h)
+		}
+		mux.Handle(rt.method+" "+rt.path, h)
 	}
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
@@ -109,9 +132,14 @@ func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
 // endpoint wraps a handler with its access check and error writing.
 func (s *Server) endpoint(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if rt.access == signedIn {
-			if u, _ := cityhub.UserFrom(r.Context()); u == nil {
+		if rt.access.needsUser() {
+			u, _ := cityhub.UserFrom(r.Context())
+			if u == nil {
 				s.writeError(w, r, cityhub.Errorf(cityhub.EUNAUTHORIZED, "sign in or send a bearer token"))
+				return
+			}
+			if rt.access == signedIn && u.HasRole(cityhub.RolePublic) {
+				s.writeError(w, r, errPublicAccount)
 				return
 			}
 		}
@@ -123,7 +151,7 @@ func (s *Server) endpoint(rt route) http.Handler {
 
 // routes lists every endpoint of the API, with its documentation.
 func (s *Server) routes() []route {
-	return slices.Concat(s.coreRoutes(), s.catalogRoutes(), s.catalogSheetRoutes(), s.tableRoutes(), s.loadRoutes(), s.rowsExportRoutes(), s.pullRoutes(), s.deviceRoutes())
+	return slices.Concat(s.coreRoutes(), s.catalogRoutes(), s.catalogSheetRoutes(), s.tableRoutes(), s.loadRoutes(), s.rowsExportRoutes(), s.pullRoutes(), s.deviceRoutes(), s.openAccessRoutes(), s.engagementRoutes())
 }
 
 // coreRoutes are the platform's own endpoints: identity, departments, audit.
@@ -132,11 +160,11 @@ func (s *Server) coreRoutes() []route {
 		{"POST", "/api/v1/auth/login", public, s.login, operation{
 			tag: "auth", summary: "Sign in with a password and receive a session token",
 			body: loginRequest{}, response: loginResponse{}}},
-		{"POST", "/api/v1/auth/logout", signedIn, s.logout, operation{
+		{"POST", "/api/v1/auth/logout", account, s.logout, operation{
 			tag: "auth", summary: "End the session of the token in use", status: 204}},
-		{"GET", "/api/v1/me", signedIn, s.me, operation{
+		{"GET", "/api/v1/me", account, s.me, operation{
 			tag: "auth", summary: "The signed-in user", response: cityhub.User{}}},
-		{"PUT", "/api/v1/me/password", signedIn, s.changeOwnPassword, operation{
+		{"PUT", "/api/v1/me/password", account, s.changeOwnPassword, operation{
 			tag: "auth", summary: "Change the signed-in user's password (ends every session, this one included)",
 			body: passwordChange{}, status: 204}},
 

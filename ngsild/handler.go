@@ -82,6 +82,10 @@ func (h *Handler) signedIn(next func(http.ResponseWriter, *http.Request, *cityhu
 			h.fail(w, r, unauthorized("sign in: send Authorization: Bearer <token>"))
 			return
 		}
+		if u.HasRole(cityhub.RolePublic) { // devices are staff business
+			h.fail(w, r, forbidden("a public account has no access to the context broker"))
+			return
+		}
 		if cityhub.ActorFrom(r.Context()).UserID == 0 { // the store's audit records name who changed what
 			r = r.WithContext(cityhub.WithActor(r.Context(), cityhub.Actor{UserID: u.ID, Username: u.Username}))
 		}

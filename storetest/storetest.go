@@ -97,6 +97,8 @@ func Run(t *testing.T, open Opener) {
 		{"Tables", tableTests},
 		{"Devices", deviceTests},
 		{"IoTCatalog", iotCatalogTests},
+		{"Engagement", engagementTests},
+		{"OpenAccess", openAccessTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

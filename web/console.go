@@ -251,6 +251,10 @@ func (c *Console) handle(acc access, maxBody int64, h handlerFunc) http.Handler 
 			c.toLogin(w, r)
 			return
 		}
+		if acc == signedIn && p.User.HasRole(cityhub.RolePublic) { // the console is for staff
+			c.fail(w, r, p, cityhub.Errorf(cityhub.EFORBIDDEN, "public account"))
+			return
+		}
 		if err := h(w, r, p); err != nil {
 			c.fail(w, r, p, err)
 		}

@@ -65,6 +65,7 @@ var messages = map[string]map[string]string{
 		"login.missing": "请输入用户名和密码。",
 		"login.failed":  "用户名或密码错误。",
 		"login.locked":  "登录失败次数过多，账户已被暂时锁定。请在 %d 分钟后再试。",
+		"login.public":  "此控制台仅供政务工作人员使用。公众账户请在开放数据门户登录。",
 
 		"home.welcome":                "欢迎，%s",
 		"home.username":               "用户名",
@@ -736,6 +737,7 @@ var messages = map[string]map[string]string{
 		"login.missing": "Enter your username and password.",
 		"login.failed":  "Wrong username or password.",
 		"login.locked":  "Too many failed sign-ins: the account is locked for now. Try again in %d minutes.",
+		"login.public":  "This console is for city staff. Public accounts sign in on the open-data portal.",
 
 		"home.welcome":                "Welcome, %s",
 		"home.username":               "Username",

@@ -68,7 +68,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, p *page) error {
 		return c.renderLogin(w, r, p, http.StatusBadRequest, d)
 	}
 
-	_, t, secret, err := c.Auth.Login(r.Context(), d.Username, password)
+	u, t, secret, err := c.Auth.Login(r.Context(), d.Username, password)
 	switch cityhub.ErrorCode(err) {
 	case "":
 	case cityhub.EUNAUTHORIZED:
@@ -87,6 +87,14 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, p *page) error {
 		return c.renderLogin(w, r, p, http.StatusTooManyRequests, d)
 	default:
 		return err
+	}
+	if u.HasRole(cityhub.RolePublic) {
+		// The console is for staff; a portal account's session ends here.
+		if err := c.Auth.Logout(r.Context(), t); err != nil {
+			return err
+		}
+		p.Error = p.T("login.public")
+		return c.renderLogin(w, r, p, http.StatusForbidden, d)
 	}
 	http.SetCookie(w, &http.Cookie{Name: auth.SessionCookie, Value: secret, Path: "/", Expires: t.ExpiresAt,
 		MaxAge: max(1, int(t.ExpiresAt.Sub(c.now()).Seconds())), HttpOnly: true, SameSite: http.SameSiteLaxMode,
