@@ -152,6 +152,19 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Errorf("metrics lack the departments route counter:\n%.2000s", metrics)
 	}
 
+	// The open-data doors are mounted and rate-limited.
+	for _, path := range []string{"/catalog.ttl", "/catalog.jsonld"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("X-RateLimit-Limit") == "" || !strings.Contains(string(body), "dcat") {
+			t.Errorf("%s: status %d, rate limit %q, %.200s", path, resp.StatusCode, resp.Header.Get("X-RateLimit-Limit"), body)
+		}
+	}
+
 	if err := stop(); err != nil {
 		t.Fatalf("graceful stop: %v", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/cityhub/cityhub"
 	"github.com/cityhub/cityhub/auth"
 	"github.com/cityhub/cityhub/catalogindex"
+	"github.com/cityhub/cityhub/dcat"
 	"github.com/cityhub/cityhub/demo"
 	"github.com/cityhub/cityhub/httpapi"
 	"github.com/cityhub/cityhub/ingest"
@@ -25,6 +26,7 @@ import (
 	"github.com/cityhub/cityhub/mqtt"
 	"github.com/cityhub/cityhub/mqttbridge"
 	"github.com/cityhub/cityhub/ngsild"
+	"github.com/cityhub/cityhub/openaccess"
 	"github.com/cityhub/cityhub/pgseries"
 	"github.com/cityhub/cityhub/sqlstore"
 	"github.com/cityhub/cityhub/tsdb"
@@ -128,15 +130,23 @@ func cmdServe(ctx context.Context, e *env) error {
 		demo.Simulate(loadCtx, iot.broker.Addr(), sensors, iot.series, 10*time.Second, log.With("component", "demo-sensors"))
 		fmt.Fprintf(e.stdout, "demo city: %d simulated sensors publishing over MQTT to %s\n", len(sensors), iot.broker.Addr())
 	}
+	loc, _ := time.LoadLocation(c.TimeZone) // checked by Validate
+	// The open-data doors count their use and hold callers to their rate;
+	// both write what they hold before the store closes (defers run last
+	// in, first out).
+	usage := openaccess.NewUsage(store, openaccess.UsageOptions{Location: loc, Logger: log.With("component", "usage")})
+	defer usage.Close()
+	limiter := openaccess.NewLimiter(store, openaccess.Options{Logger: log.With("component", "ratelimit")})
+	defer limiter.Close()
 	metrics := httpapi.NewMetrics()
 	metrics.Registry.MustRegister(iot.pipeline)
 	api := &httpapi.Server{Store: store, Auth: authn, AuditKey: key.Public(), Logger: log.With("component", "http"),
 		Metrics: metrics, Version: version, MaxBody: c.MaxBodyBytes, Search: index, Policy: c.Catalog,
-		SpoolDir: filepath.Join(c.Data, "spool"), Background: loadCtx, Series: iot.series, Ingest: iot.pipeline}
+		SpoolDir: filepath.Join(c.Data, "spool"), Background: loadCtx, Series: iot.series, Ingest: iot.pipeline,
+		Limiter: limiter, Usage: usage}
 	if iot.bridge != nil {
 		api.Bridge = iot.bridge
 	}
-	loc, _ := time.LoadLocation(c.TimeZone) // checked by Validate
 	pulls := &loader.Scheduler{Store: store, Client: &http.Client{Timeout: 30 * time.Minute}, Logger: log.With("component", "pull")}
 	go pulls.Run(loadCtx)
 	console := &web.Console{Store: store, Auth: authn, AuditKey: key.Public(), Logger: log.With("component", "web"),
@@ -149,6 +159,8 @@ func cmdServe(ctx context.Context, e *env) error {
 	api.Register(mux)
 	console.Register(mux)
 	ngsild.New(store, iot.series, iot.pipeline, log.With("component", "ngsi-ld")).Register(mux)
+	registerOpenData(mux, limiter, &dcat.Server{Search: index, Store: store, Location: loc, Usage: usage,
+		Logger: log.With("component", "dcat")})
 
 	ln, err := net.Listen("tcp", c.HTTP)
 	if err != nil {
@@ -182,6 +194,16 @@ func cmdServe(ctx context.Context, e *env) error {
 	console.WaitLoads()
 	log.Info("stopped")
 	return nil
+}
+
+// registerOpenData mounts the public open-data doors behind the rate
+// limiter.
+func registerOpenData(mux *http.ServeMux, limiter *openaccess.Limiter, feeds *dcat.Server) {
+	open := http.NewServeMux()
+	feeds.Register(open)
+	for _, p := range []string{"/catalog.jsonld", "/catalog.ttl", "/dataset/"} {
+		mux.Handle(p, limiter.Wrap(open))
+	}
 }
 
 // ensureStreamEntries keeps a catalog entry for every device type,
