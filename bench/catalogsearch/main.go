@@ -11,7 +11,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -20,22 +19,10 @@ import (
 	"time"
 
 	"github.com/cityhub/cityhub"
+	"github.com/cityhub/cityhub/bench/internal/synth"
 	"github.com/cityhub/cityhub/catalogindex"
 	"github.com/cityhub/cityhub/demo"
 	"github.com/cityhub/cityhub/sqlstore"
-)
-
-var (
-	districts = []string{"海曙区", "江北区", "北仑区", "镇海区", "鄞州区", "奉化区", "象山县", "宁海县", "余姚市", "慈溪市", "宁波市"}
-	subjects  = []string{"路灯", "井盖", "企业", "空气质量", "水质", "公交", "停车场", "医院", "学校", "养老机构", "消防栓",
-		"垃圾分类", "菜市场", "加油站", "充电桩", "地铁站", "公园", "体育场馆", "图书馆", "药店", "小区", "桥梁", "隧道",
-		"河道", "水库", "雨量站", "噪声", "扬尘", "危化品", "电梯", "燃气管网", "供水管网", "排水管网", "综合管廊", "农贸市场"}
-	aspects = []string{"基本信息", "监测数据", "许可信息", "巡查记录", "运行状态", "统计数据", "分布信息", "检查结果", "维护记录", "投诉信息"}
-	phrases = []string{"包括名称、地址、经纬度坐标和主管部门。", "按日汇总，数据来源于物联网感知设备。", "含历年统计与同比变化。",
-		"用于城市运行监测和应急指挥。", "经部门审核后共享至共享交换平台。", "面向社会开放，可在开放平台下载。",
-		"数据项包括编号、状态和更新时间。", "覆盖全市各街道和乡镇。"}
-	tagsEN = []string{"traffic", "environment", "air quality", "water", "energy", "health", "education", "parking", "street light", "safety"}
-	items  = []string{"编号", "名称", "地址", "经度", "纬度", "状态", "更新时间", "负责人", "联系电话", "所属街道", "类型", "面积", "数量"}
 )
 
 func main() {
@@ -106,7 +93,7 @@ func run(n int, dsn string, rounds int, keep, mode string) error {
 	}
 	start := time.Now()
 	if have.Total < n {
-		if err := fill(ctx, s, depts, n-have.Total); err != nil {
+		if err := synth.Entries(ctx, s, depts, n-have.Total); err != nil {
 			return err
 		}
 	}
@@ -197,50 +184,4 @@ func printRow(kind string, ds []time.Duration) {
 	slices.Sort(ds)
 	p := func(q float64) string { return ds[int(q*float64(len(ds)-1))].Round(10 * time.Microsecond).String() }
 	fmt.Printf("%-14s %6d %9s %9s %9s\n", kind, len(ds), p(0.5), p(0.95), p(0.99))
-}
-
-// fill creates n published entries through the bulk import, 1,000 a batch.
-func fill(ctx context.Context, s *sqlstore.Store, depts []*cityhub.Department, n int) error {
-	rng := rand.New(rand.NewPCG(1, 2))
-	pick := func(xs []string) string { return xs[rng.IntN(len(xs))] }
-	var rows []cityhub.ImportRow
-	flush := func() error {
-		rep, err := s.ImportEntries(ctx, rows, cityhub.ImportOptions{KeepStatus: true})
-		if err != nil {
-			return err
-		}
-		if len(rep.Problems) > 0 {
-			return fmt.Errorf("row %d: %s %s", rep.Problems[0].Row, rep.Problems[0].Field, rep.Problems[0].Reason)
-		}
-		rows = rows[:0]
-		return nil
-	}
-	classes := []string{"101", "102", "103", "104", "105", "201", "202", "203", "204", "205", "206", "207", "208", "209", "210", "211", "212"}
-	for i := 0; i < n; i++ {
-		subject := pick(subjects)
-		e := &cityhub.CatalogEntry{
-			ClassificationCode: pick(classes), Name: pick(districts) + subject + pick(aspects),
-			ProviderID: depts[rng.IntN(len(depts))].ID, Abstract: subject + "的" + pick(aspects) + "，" + pick(phrases) + pick(phrases),
-			Format: pick([]string{"sheet", "database", "stream", "file"}), UpdateCycle: pick([]string{"daily", "monthly", "yearly", "realtime"}),
-			ShareType: cityhub.Unconditional, ShareMethod: "接口调用", OpenType: cityhub.Unconditional, Domain: pick([]string{"traffic", "environment", "urban", "market"}),
-			Tags: []string{subject, pick(tagsEN)}, Status: cityhub.StatusPublished,
-		}
-		if rng.IntN(4) == 0 && e.ClassificationCode[0] != '1' {
-			e.ShareType, e.ShareCondition, e.ShareBasis = cityhub.Conditional, "履职需要", "国发〔2016〕51号"
-			e.OpenType, e.OpenBasis = cityhub.NotShared, "涉及个人信息"
-		}
-		for j := 0; j < 4+rng.IntN(6); j++ {
-			e.Items = append(e.Items, cityhub.DataItem{Name: fmt.Sprintf("%s%d", pick(items), j), Type: "C", Length: 50, Sensitivity: cityhub.SensPublic})
-		}
-		rows = append(rows, cityhub.ImportRow{Row: i + 1, Entry: e})
-		if len(rows) == 1000 {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
-	if len(rows) > 0 {
-		return flush()
-	}
-	return nil
 }

@@ -8,7 +8,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"flag"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/cityhub/cityhub"
+	"github.com/cityhub/cityhub/bench/internal/synth"
 	"github.com/cityhub/cityhub/loader"
 	"github.com/cityhub/cityhub/sqlstore"
 	"github.com/cityhub/cityhub/tabular"
@@ -48,47 +48,6 @@ func main() {
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
-}
-
-var header = []string{"统一社会信用代码", "企业名称", "区县", "注册资本(万元)", "成立日期", "从业人数", "联系电话"}
-
-var items = []cityhub.DataItem{
-	{Name: "统一社会信用代码", Code: "credit_code", Type: "C", Length: 18, PrimaryKey: true, Sensitivity: "public"},
-	{Name: "企业名称", Code: "name", Type: "C", Length: 200, Required: true, Sensitivity: "public"},
-	{Name: "区县", Code: "district", Type: "C", Length: 10, Sensitivity: "public"},
-	{Name: "注册资本(万元)", Code: "capital", Type: "N", Sensitivity: "public"},
-	{Name: "成立日期", Code: "founded", Type: "D", Sensitivity: "public"},
-	{Name: "从业人数", Code: "staff", Type: "N", Sensitivity: "public"},
-	{Name: "联系电话", Code: "mobile", Type: "C", Length: 20, Validator: "mobile", Sensitivity: "sensitive"},
-}
-
-// generate writes n rows of enterprises with valid credit codes and mobile
-// numbers, and founding dates over 30 years.
-func generate(path string, n int) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	w.WriteString(strings.Join(header, ",") + "\n")
-	rng := rand.New(rand.NewPCG(1, 2))
-	const charset = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-	districts := []string{"海曙区", "江北区", "北仑区", "镇海区", "鄞州区", "奉化区", "象山县", "宁海县", "余姚市", "慈溪市"}
-	base := time.Date(1995, 1, 1, 0, 0, 0, 0, time.UTC)
-	code := []byte("91330200MA2000000")
-	for i := 0; i < n; i++ {
-		for j, k := 0, i; j < 9; j, k = j+1, k/31 {
-			code[16-j] = charset[k%31]
-		}
-		check, _ := cityhub.CreditCodeCheckChar(string(code))
-		day := base.AddDate(0, 0, rng.IntN(30*365)).Format("2006-01-02")
-		fmt.Fprintf(w, "%s%c,宁波企业%d有限公司,%s,%d,%s,%d,13%09d\n", code, check, i, districts[rng.IntN(10)],
-			50*(1+rng.IntN(400)), day, 1+rng.IntN(500), rng.IntN(1e9))
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	return f.Close()
 }
 
 // sampleMemory reads the process's anonymous and file-backed resident
@@ -146,7 +105,7 @@ func run(n int, dsn, dir string, queries int) error {
 	csvPath := filepath.Join(dir, fmt.Sprintf("enterprises-%d.csv", n))
 	if _, err := os.Stat(csvPath); err != nil {
 		t0 := time.Now()
-		if err := generate(csvPath, n); err != nil {
+		if err := synth.WriteEnterprisesCSV(csvPath, n); err != nil {
 			return err
 		}
 		fmt.Printf("generated %s in %s\n", csvPath, time.Since(t0).Round(time.Second))
@@ -191,7 +150,7 @@ func run(n int, dsn, dir string, queries int) error {
 		return err
 	}
 	e := &cityhub.CatalogEntry{ClassificationCode: "102", Name: "企业登记信息", ProviderID: d.ID, Abstract: "benchmark",
-		Format: cityhub.FormatDatabase, Items: items, ShareType: cityhub.Unconditional, ShareMethod: "接口",
+		Format: cityhub.FormatDatabase, Items: synth.EnterpriseItems, ShareType: cityhub.Unconditional, ShareMethod: "接口",
 		OpenType: cityhub.NotShared, OpenBasis: "bench", UpdateCycle: cityhub.CycleDaily}
 	if err := s.CreateEntry(ctx, e); err != nil {
 		return err
