@@ -23,6 +23,15 @@ var demoTables = []struct {
 	{"宁波市国民经济主要指标", indicators},
 }
 
+func hasDemoTable(entry string) bool {
+	for _, t := range demoTables {
+		if t.entry == entry {
+			return true
+		}
+	}
+	return false
+}
+
 // loadRows loads real-shaped rows into a few demo entries through the same
 // loader a department's file goes through: CSV text, mapped by header.
 func loadRows(ctx context.Context, store cityhub.Store, entries []*cityhub.CatalogEntry) (int64, error) {

@@ -8,6 +8,8 @@ var deviceMessages = map[string]map[string]string{
 	"zh": {
 		"nav.devices":       "物联网设备",
 		"home.devices_desc": "查看全市物联网感知设备的在线状态、最新读数和历史曲线。",
+		"home.portal":       "公共数据开放平台",
+		"home.portal_desc":  "面向公众的开放数据门户：检索、预览、下载和调用无条件开放的数据。",
 
 		"field.type":      "设备类型",
 		"field.division":  "所在区县",
@@ -188,6 +190,8 @@ var deviceMessages = map[string]map[string]string{
 	"en": {
 		"nav.devices":       "Devices",
 		"home.devices_desc": "See the city's IoT sensors: online state, latest readings and history charts.",
+		"home.portal":       "Open data portal",
+		"home.portal_desc":  "The public portal: search, preview, download and query the open data.",
 
 		"field.type":      "Device type",
 		"field.division":  "District",

@@ -160,7 +160,8 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request, p *page) error {
 	if canImport(u) {
 		d.Links = append(d.Links, homeLink{"/catalog/import", p.T("import.title"), p.T("home.catalog_import_desc")})
 	}
-	d.Links = append(d.Links, homeLink{"/devices", p.T("nav.devices"), p.T("home.devices_desc")})
+	d.Links = append(d.Links, homeLink{"/devices", p.T("nav.devices"), p.T("home.devices_desc")},
+		homeLink{"/open/", p.T("home.portal"), p.T("home.portal_desc")})
 	d.Links = append(d.Links, homeLink{"/users", p.T("nav.users"), usersDesc},
 		homeLink{"/tokens", p.T("nav.tokens"), p.T("home.tokens_desc")})
 	if u.CanReadAudit() {

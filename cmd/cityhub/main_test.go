@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -153,6 +154,9 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 
 	// The open-data doors are mounted and rate-limited.
+	if resp, err := http.Get(base + "/open/dataset/" + url.PathEscape(demoEnterprisesName(t, dir))); err != nil || resp.StatusCode != 200 {
+		t.Errorf("portal page of the demo's enterprise register: %v %v", resp, err)
+	}
 	for _, path := range []string{"/catalog.ttl", "/catalog.jsonld"} {
 		resp, err := http.Get(base + path)
 		if err != nil {
@@ -475,4 +479,16 @@ func TestEnsureStreamEntries(t *testing.T) {
 	if err != nil || res.Total != len(cityhub.DeviceTypes()) {
 		t.Errorf("stream entries: %v, want one per device type (%d): %v", res, len(cityhub.DeviceTypes()), err)
 	}
+}
+
+// demoEnterprisesName is the package name of the demo's enterprise
+// register, read from the portal's search.
+func demoEnterprisesName(t *testing.T, dir string) string {
+	t.Helper()
+	store, _ := openForTest(t, dir)
+	res, err := store.SearchCatalog(context.Background(), cityhub.CatalogQuery{Q: "企业登记基本信息", Public: true, Limit: 1})
+	if err != nil || res.Total == 0 {
+		t.Fatalf("the demo's enterprise register is not public: %v", err)
+	}
+	return res.Entries[0].PackageName()
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/cityhub/cityhub/ngsild"
 	"github.com/cityhub/cityhub/openaccess"
 	"github.com/cityhub/cityhub/pgseries"
+	"github.com/cityhub/cityhub/portal"
 	"github.com/cityhub/cityhub/sqlstore"
 	"github.com/cityhub/cityhub/tsdb"
 	"github.com/cityhub/cityhub/web"
@@ -161,6 +162,8 @@ func cmdServe(ctx context.Context, e *env) error {
 	ngsild.New(store, iot.series, iot.pipeline, log.With("component", "ngsi-ld")).Register(mux)
 	registerOpenData(mux, limiter, &dcat.Server{Search: index, Store: store, Location: loc, Usage: usage,
 		Logger: log.With("component", "dcat")})
+	(&portal.Portal{Store: store, Search: index, Usage: usage, UsageStats: usage, Location: loc,
+		Logger: log.With("component", "portal"), Version: version, Limit: limiter.Wrap}).Register(mux)
 
 	ln, err := net.Listen("tcp", c.HTTP)
 	if err != nil {
