@@ -157,15 +157,16 @@ func TestServeEndToEnd(t *testing.T) {
 	if resp, err := http.Get(base + "/open/dataset/" + url.PathEscape(demoEnterprisesName(t, dir))); err != nil || resp.StatusCode != 200 {
 		t.Errorf("portal page of the demo's enterprise register: %v %v", resp, err)
 	}
-	for _, path := range []string{"/catalog.ttl", "/catalog.jsonld"} {
+	for path, want := range map[string]string{"/catalog.ttl": "dcat:Dataset", "/catalog.jsonld": "dcat:Dataset",
+		"/api/3/action/package_search?q=" + url.QueryEscape("企业登记"): `"success":true`} {
 		resp, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 200 || resp.Header.Get("X-RateLimit-Limit") == "" || !strings.Contains(string(body), "dcat") {
-			t.Errorf("%s: status %d, rate limit %q, %.200s", path, resp.StatusCode, resp.Header.Get("X-RateLimit-Limit"), body)
+		if resp.StatusCode != 200 || resp.Header.Get("X-RateLimit-Limit") == "" || !strings.Contains(string(body), want) {
+			t.Errorf("%s: status %d, rate limit %q, %.300s", path, resp.StatusCode, resp.Header.Get("X-RateLimit-Limit"), body)
 		}
 	}
 

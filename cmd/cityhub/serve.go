@@ -18,6 +18,7 @@ import (
 	"github.com/cityhub/cityhub"
 	"github.com/cityhub/cityhub/auth"
 	"github.com/cityhub/cityhub/catalogindex"
+	"github.com/cityhub/cityhub/ckan"
 	"github.com/cityhub/cityhub/dcat"
 	"github.com/cityhub/cityhub/demo"
 	"github.com/cityhub/cityhub/httpapi"
@@ -161,7 +162,13 @@ func cmdServe(ctx context.Context, e *env) error {
 	console.Register(mux)
 	ngsild.New(store, iot.series, iot.pipeline, log.With("component", "ngsi-ld")).Register(mux)
 	registerOpenData(mux, limiter, &dcat.Server{Search: index, Store: store, Location: loc, Usage: usage,
-		Logger: log.With("component", "dcat")})
+		Logger: log.With("component", "dcat")},
+		&ckan.Server{Store: store, Search: index, Usage: usage, Logger: log.With("component", "ckan"),
+			CanRead: func(r *http.Request, entryID int64) bool {
+				user := openaccess.UserID(r.Context())
+				ok, err := store.AccessGranted(r.Context(), user, entryID)
+				return user != 0 && err == nil && ok
+			}})
 	(&portal.Portal{Store: store, Search: index, Usage: usage, UsageStats: usage, Location: loc,
 		Logger: log.With("component", "portal"), Version: version, Limit: limiter.Wrap}).Register(mux)
 
@@ -201,10 +208,11 @@ func cmdServe(ctx context.Context, e *env) error {
 
 // registerOpenData mounts the public open-data doors behind the rate
 // limiter.
-func registerOpenData(mux *http.ServeMux, limiter *openaccess.Limiter, feeds *dcat.Server) {
+func registerOpenData(mux *http.ServeMux, limiter *openaccess.Limiter, feeds *dcat.Server, api *ckan.Server) {
 	open := http.NewServeMux()
 	feeds.Register(open)
-	for _, p := range []string{"/catalog.jsonld", "/catalog.ttl", "/dataset/"} {
+	api.Register(open)
+	for _, p := range []string{"/catalog.jsonld", "/catalog.ttl", "/dataset/", "/api/3/", "/api/action/", "/datastore/dump/"} {
 		mux.Handle(p, limiter.Wrap(open))
 	}
 }
