@@ -28,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -47,7 +48,7 @@ type config struct {
 	packages, rows, workers int
 	dir                     string
 	duration                time.Duration
-	phases                  string
+	phases, cpuProfile      string
 }
 
 func main() {
@@ -58,6 +59,7 @@ func main() {
 	flag.DurationVar(&c.duration, "duration", 20*time.Second, "how long each phase sends")
 	flag.StringVar(&c.dir, "dir", "", "work directory, kept and reused (default a temp dir, removed)")
 	flag.StringVar(&c.phases, "phases", "search,datastore", "phases to run, comma-separated")
+	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of each phase to this path + .<phase>")
 	flag.Parse()
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "ckanload:", err)
@@ -228,6 +230,15 @@ func load(client *http.Client, name string, next func(*rand.Rand) string, c conf
 	// One request first: a wrong URL should fail loudly, not be timed.
 	if body, err := get(client, next(rand.New(rand.NewPCG(9, 9)))); err != nil {
 		return fmt.Errorf("%s: %w: %.300s", name, err, body)
+	}
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile + "." + name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
 	}
 	deadline := time.Now().Add(c.duration)
 	var mu sync.Mutex
