@@ -148,6 +148,41 @@ func TestBrowserPortal(t *testing.T) {
 	b.snap("dataset-en")
 	b.step("conditional", chromedp.Navigate(base+datasetPath(c.conditional)+"?lang=zh"), chromedp.WaitVisible(chromedp.ID("apply-link")))
 	b.snap("conditional")
+	// A citizen registers on the way to applying, applies, signs out and
+	// signs in again to see the application.
+	b.step("apply: sign in first", chromedp.Click(chromedp.ID("apply-link")), chromedp.WaitVisible(chromedp.ID("login-form")))
+	b.step("apply: register",
+		chromedp.Click(chromedp.ID("register-link")),
+		chromedp.WaitVisible(chromedp.ID("register-form")),
+		chromedp.SendKeys(chromedp.ID("username"), "browser-citizen"),
+		chromedp.SendKeys(chromedp.ID("email"), "browser@example.com"),
+		chromedp.SendKeys(chromedp.ID("password"), "open-data-2024"),
+		chromedp.SendKeys(chromedp.ID("password2"), "open-data-2024"),
+		chromedp.Click(chromedp.ID("register-submit")),
+		chromedp.WaitVisible(chromedp.ID("apply-form")),
+	)
+	b.step("apply",
+		chromedp.SendKeys(chromedp.ID("purpose"), "交通出行研究"),
+		chromedp.Click(chromedp.ID("apply-submit")),
+		chromedp.WaitVisible(chromedp.ID("apply-status")),
+	)
+	b.wantText("apply", "#apply-status", "待审核")
+	b.snap("applied")
+	b.step("sign out",
+		chromedp.Navigate(base+"/open/account"),
+		chromedp.WaitVisible(chromedp.ID("apps-table")),
+		chromedp.Click(chromedp.ID("logout")),
+		chromedp.WaitVisible(chromedp.ID("nav-login")),
+	)
+	b.step("sign in",
+		chromedp.Navigate(base+datasetPath(c.conditional)+"/apply"),
+		chromedp.WaitVisible(chromedp.ID("login-form")),
+		chromedp.SendKeys(chromedp.ID("username"), "browser-citizen"),
+		chromedp.SendKeys(chromedp.ID("password"), "open-data-2024"),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.ID("apply-status")),
+	)
+	b.wantText("sign in", "#apply-status", "待审核")
 	b.step("providers", chromedp.Navigate(base+"/open/orgs"), chromedp.WaitVisible(chromedp.ID("orgs")))
 	b.snap("orgs")
 

@@ -202,6 +202,8 @@ type datasetData struct {
 	History    []historyItem
 	Data       []cityhub.TableVersion
 	DataMore   int // older data versions not listed
+
+	Feedback *feedbackData // ratings and comments; nil without accounts
 }
 
 func (p *Portal) dataset(w http.ResponseWriter, r *http.Request, pg *page) error {
@@ -254,6 +256,9 @@ func (p *Portal) dataset(w http.ResponseWriter, r *http.Request, pg *page) error
 			versions = versions[:shownDataVersions]
 		}
 		dd.Data = versions
+	}
+	if dd.Feedback, err = p.feedback(ctx, pg, e); err != nil {
+		return err
 	}
 	// A view is the dataset's page as it opens, not each page of its
 	// preview or search in it.

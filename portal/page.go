@@ -30,6 +30,11 @@ type page struct {
 	// Charts loads ECharts and the portal's chart script.
 	Charts bool
 	Links  []navLink
+	// User is the signed-in account (public, or staff with a console
+	// session); CSRF the secret its forms carry. Accounts: sign-in is on.
+	User     *cityhub.User
+	CSRF     string
+	Accounts bool
 
 	msgs map[string]string
 	url  *url.URL

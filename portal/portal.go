@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/cityhub/cityhub"
+	"github.com/cityhub/cityhub/auth"
+	"github.com/cityhub/cityhub/openaccess"
 )
 
 //go:embed templates static
@@ -74,6 +76,28 @@ type Portal struct {
 	// data), e.g. with the open-data rate limiter's Wrap; nil: no limit.
 	Limit func(http.Handler) http.Handler
 
+	// Auth signs public accounts in (the platform's sessions, in the
+	// cookie the console reads too); nil: auth.New over Store when Store
+	// is the platform's whole store, else the account pages are off.
+	Auth *auth.Service
+	// Accounts keeps public accounts, their API keys and engagement; nil:
+	// Store, when it has them.
+	Accounts AccountStore
+	// Policy holds the plan's open-rate target for the statistics page.
+	Policy cityhub.CatalogPolicy
+	// SecureCookies marks the session cookies Secure (HTTPS deployments).
+	SecureCookies bool
+	// RegisterRate limits self-registrations per client address; zero:
+	// 20 an hour.
+	RegisterRate openaccess.Rate
+	// Keys forgets a revoked API key at once (the open-data limiter, which
+	// caches keys); nil: the cache ages it out.
+	Keys interface{ ForgetAPIKey(id int64) }
+
+	acc   AccountStore
+	authn *auth.Service
+	regs  *openaccess.Buckets
+
 	pages map[string]*template.Template
 	log   *slog.Logger
 
@@ -115,6 +139,7 @@ func (p *Portal) Register(mux *http.ServeMux) {
 		p.log = slog.New(slog.DiscardHandler)
 	}
 	p.log = p.log.With("component", "portal")
+	p.setupAccounts()
 
 	for _, rt := range p.routes() {
 		h := p.handle(rt.handle)
@@ -138,7 +163,7 @@ type route struct {
 
 // routes lists every page of the portal.
 func (p *Portal) routes() []route {
-	return []route{
+	return append([]route{
 		{"GET /open/{$}", p.home, false},
 		{"GET /open/datasets", p.datasets, false},
 		{"GET /open/dataset/{name}", p.dataset, false},
@@ -146,12 +171,13 @@ func (p *Portal) routes() []route {
 		{"GET /open/dataset/{name}/download/{format}", p.download, true},
 		{"GET /open/orgs", p.orgs, false},
 		{"GET /open/org/{id}", p.org, false},
-	}
+	}, p.accountRoutes()...)
 }
 
 // pageFiles are the page templates, each parsed with base.html and
 // partials.html into its own set.
-var pageFiles = []string{"home", "datasets", "dataset", "orgs", "org", "error"}
+var pageFiles = []string{"home", "datasets", "dataset", "orgs", "org", "error",
+	"login", "register", "account", "apply", "requests", "showcase", "stats"}
 
 // funcs are the templates' helpers beyond the page's methods.
 var funcs = template.FuncMap{
@@ -201,7 +227,11 @@ func (p *Portal) handle(h handlerFunc) http.Handler {
 		hdr.Set("Cache-Control", "no-cache")
 		hdr.Set("Vary", "Cookie")
 		pg := p.newPage(w, r)
-		if err := h(w, r, pg); err != nil {
+		r, err := p.signedIn(w, r, pg)
+		if err == nil {
+			err = h(w, r, pg)
+		}
+		if err != nil {
 			p.fail(w, r, pg, err)
 		}
 	})
@@ -242,6 +272,10 @@ func (p *Portal) fail(w http.ResponseWriter, r *http.Request, pg *page, err erro
 		status, heading, msg = http.StatusBadRequest, pg.T("error.invalid_title"), pg.T("error.invalid")
 	case cityhub.ETOOLARGE:
 		status, heading, msg = http.StatusRequestEntityTooLarge, pg.T("error.invalid_title"), cityhub.ErrorMessage(err)
+	case cityhub.EFORBIDDEN:
+		status, heading, msg = http.StatusForbidden, pg.T("error.forbidden_title"), pg.T("error.forbidden")
+	case cityhub.ECONFLICT:
+		status, heading, msg = http.StatusConflict, pg.T("error.invalid_title"), pg.T("error.conflict")
 	case cityhub.EUNAVAILABLE:
 		status, heading, msg = http.StatusServiceUnavailable, pg.T("error.unavailable_title"), pg.T("error.unavailable")
 	default:

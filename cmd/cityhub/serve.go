@@ -170,7 +170,8 @@ func cmdServe(ctx context.Context, e *env) error {
 				return user != 0 && err == nil && ok
 			}})
 	(&portal.Portal{Store: store, Search: index, Usage: usage, UsageStats: usage, Location: loc,
-		Logger: log.With("component", "portal"), Version: version, Limit: limiter.Wrap}).Register(mux)
+		Logger: log.With("component", "portal"), Version: version, Limit: limiter.Wrap,
+		Auth: authn, Policy: c.Catalog, SecureCookies: c.SecureCookies, Keys: limiter}).Register(mux)
 
 	ln, err := net.Listen("tcp", c.HTTP)
 	if err != nil {

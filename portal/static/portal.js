@@ -160,3 +160,40 @@
   });
   load();
 })();
+
+// The statistics page: the use of the last 30 days as a line chart, from
+// the data the page carries (the table below it holds the same numbers).
+(function () {
+  "use strict";
+  var box = document.getElementById("usage-chart");
+  if (!box) {
+    return;
+  }
+  if (typeof window.echarts === "undefined") {
+    box.hidden = true;
+    return;
+  }
+  var s;
+  try {
+    s = JSON.parse(box.getAttribute("data-series") || "{}");
+  } catch (e) {
+    box.hidden = true;
+    return;
+  }
+  var chart = window.echarts.init(box, null, { renderer: "canvas" });
+  var names = s.labels || ["views", "downloads", "api"];
+  chart.setOption({
+    tooltip: { trigger: "axis" },
+    legend: { data: names, top: 0 },
+    grid: { left: 48, right: 16, top: 36, bottom: 32 },
+    xAxis: { type: "category", data: s.days || [] },
+    yAxis: { type: "value", minInterval: 1 },
+    series: [
+      { name: names[0], type: "line", data: s.views || [] },
+      { name: names[1], type: "line", data: s.downloads || [] },
+      { name: names[2], type: "line", data: s.api || [] }
+    ]
+  });
+  box.setAttribute("data-points", String((s.days || []).length));
+  window.addEventListener("resize", function () { chart.resize(); });
+})();
