@@ -2,12 +2,14 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -45,6 +47,8 @@ type station struct {
 	conn   net.Conn // -client raw
 	br     *bufio.Reader
 	nextID uint16
+
+	url string // -proto http: where it POSTs its telemetry
 }
 
 // payload is the next reading: {"ts": ms, "values": {...}}, its time
@@ -71,9 +75,10 @@ func (s *station) payload(values int) []byte {
 	return append(b, "}}"...)
 }
 
-// fleet is the set of stations connected to one broker.
+// fleet is the set of stations connected to one broker (or, over HTTP,
+// ready to post to one server).
 type fleet struct {
-	kind     string // paho or raw
+	kind     string // paho, raw or http
 	addr     string
 	qos      byte
 	values   int
@@ -81,6 +86,12 @@ type fleet struct {
 	stations []*station // connected ones
 	lost     atomic.Int64
 	tainted  bool // a run gave up on acknowledgements: raw streams are out of step
+
+	// -proto http: one client for all stations
+	client          *http.Client
+	tr              *http.Transport
+	pre             chan net.Conn // connections opened beforehand, not yet taken by tr
+	conns, maxConns int           // opened beforehand; the transport's limit
 }
 
 func newStations(devs []devInfo) []*station {
@@ -92,8 +103,13 @@ func newStations(devs []devInfo) []*station {
 }
 
 // connect opens one connection a station, workers at a time, and returns
-// the connected fleet and how many failed (with the first error).
-func connect(kind, addr string, all []*station, qos byte, values, workers int) (*fleet, int, error) {
+// the connected fleet and how many failed (with the first error). Over
+// HTTP (kind http, addr the base URL) it opens conns connections for the
+// stations to share, and returns how many of those failed.
+func connect(kind, addr string, all []*station, qos byte, values, conns, workers int) (*fleet, int, error) {
+	if kind == "http" {
+		return connectHTTP(addr, all, values, conns, workers)
+	}
 	f := &fleet{kind: kind, addr: addr, qos: qos, values: values, all: all}
 	var mu sync.Mutex
 	var failed int
@@ -203,6 +219,10 @@ func appendLength(b []byte, n int) []byte {
 
 // close disconnects every station, workers at a time.
 func (f *fleet) close(workers int) {
+	if f.kind == "http" {
+		f.closeHTTP()
+		return
+	}
 	next := make(chan *station)
 	var wg sync.WaitGroup
 	for range workers {
@@ -235,8 +255,10 @@ type load struct {
 	f        *fleet
 	rate     float64 // messages/s in total; 0: closed loop
 	inflight int
-	stop     chan struct{} // no new messages
-	giveUp   chan struct{} // stop waiting for acknowledgements
+	stop     chan struct{}   // no new messages
+	giveUp   chan struct{}   // stop waiting for acknowledgements
+	ctx      context.Context // HTTP requests; cancelled with giveUp
+	cancel   context.CancelFunc
 
 	sent, acked, failed, unresolved, protoErr atomic.Int64
 	offered, heldBack                         atomic.Int64
@@ -310,7 +332,9 @@ type pend struct {
 }
 
 func (l *load) drive(s *station) {
-	if s.pc != nil {
+	if l.f.kind == "http" {
+		l.driveHTTP(s)
+	} else if s.pc != nil {
 		l.drivePaho(s)
 	} else {
 		l.driveRaw(s)
@@ -424,6 +448,7 @@ func (l *load) driveRaw(s *station) {
 // abandon ends the wait for acknowledgements still outstanding.
 func (l *load) abandon() {
 	close(l.giveUp)
+	l.cancel()
 	for _, s := range l.f.stations {
 		if s.conn != nil {
 			s.conn.SetDeadline(time.Now())

@@ -28,13 +28,15 @@ type devInfo struct {
 
 const tokensFile = "devices.tsv" // id, name, token a line
 
-// openStore opens (or creates) the platform's main store in dir.
-func openStore(ctx context.Context, dir string) (*sqlstore.Store, error) {
+// openStore opens (or creates) the platform's main store in dir, with its
+// audit key.
+func openStore(ctx context.Context, dir string) (*sqlstore.Store, *cityhub.AuditKey, error) {
 	key, err := cityhub.LoadAuditKey(filepath.Join(dir, "audit.key"), true)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return sqlstore.Open(ctx, filepath.Join(dir, "cityhub.db"), sqlstore.Options{AuditKey: key})
+	st, err := sqlstore.Open(ctx, filepath.Join(dir, "cityhub.db"), sqlstore.Options{AuditKey: key})
+	return st, key, err
 }
 
 // prepareDevices returns n registered AirQualityObserved devices with their
@@ -42,7 +44,7 @@ func openStore(ctx context.Context, dir string) (*sqlstore.Store, error) {
 // only token hashes), the rest are created, several at a time.
 func prepareDevices(ctx context.Context, dir string, n, workers int) ([]devInfo, error) {
 	_, dbErr := os.Stat(filepath.Join(dir, "cityhub.db"))
-	st, err := openStore(ctx, dir)
+	st, _, err := openStore(ctx, dir)
 	if err != nil {
 		return nil, err
 	}

@@ -1,25 +1,38 @@
-// Command iotload measures device telemetry over MQTT on loopback: it
-// registers simulated air-quality stations, connects each over its own TCP
-// connection to the platform's embedded broker, and has them publish
-// ThingsBoard telemetry (QoS 1: the PUBACK means durable) for a fixed time,
-// then checks that every acknowledged value is stored. It stops by itself.
+// Command iotload measures device telemetry over MQTT or HTTP on loopback:
+// it registers simulated air-quality stations and has them send
+// ThingsBoard telemetry to the platform for a fixed time, then checks that
+// every acknowledged value is stored. It stops by itself.
+//
+// With -proto mqtt (the default) each station connects over its own TCP
+// connection to the platform's embedded broker and publishes at QoS 1: the
+// PUBACK means durable. With -proto http each station POSTs the same JSON
+// to the platform's HTTP API, POST /api/v1/{token}/telemetry, which answers
+// once the readings are stored: a 2xx answer is the acknowledgement. The
+// stations share one HTTP/1.1 client with keep-alive connections, by
+// default one for each request they may have outstanding (-http-conns).
 //
 //	go run ./bench/iotload -devices 200 -duration 5s                 # a quick look
 //	go run ./bench/iotload -mode both -overload                      # 10,000 stations, 30 s a phase
 //	go run ./bench/iotload -rate 20000 -dir /tmp/iot                 # open loop at 20,000 messages/s; keep the stores
+//	go run ./bench/iotload -proto http -devices 2000 -duration 10s   # over HTTP
 //
-// -mode nostore runs the same stations against a stock mochi broker with an
-// allow-all hook and no storage (the ceiling of broker + clients on this
-// machine); both runs that first, then the platform, and prints the ratio.
-// -overload then drives the platform at 10× the rate it sustained, with a
-// deeper window per station, to show that memory stays bounded: the ingest
-// queue fills, the broker stops reading, TCP holds the stations back.
+// Either way a station sends its next message when a slot of its window
+// (-inflight) is free: closed loop, or open loop at -rate.
+//
+// -mode nostore runs the same stations against a stock server with no
+// storage: over MQTT a stock mochi broker with an allow-all hook, over HTTP
+// a stock net/http server that reads the body and answers 200 (the ceiling
+// of server + clients on this machine); both runs that first, then the
+// platform, and prints the ratio. -overload then drives the platform at
+// 10× the rate it sustained, with a deeper window per station, to show
+// that memory stays bounded: the ingest queue fills, the broker stops
+// reading (over HTTP the handlers wait), TCP holds the stations back.
 //
 // Server and stations run in one process when the open-file limit holds
-// both ends of every connection (2 × stations + a margin) or can be raised
-// that far; otherwise (a container without CAP_SYS_RESOURCE) the stations
-// run in a child process of the same binary, and memory and CPU are
-// reported for each process and for both together.
+// both ends of every connection (2 × connections + a margin) or can be
+// raised that far; otherwise (a container without CAP_SYS_RESOURCE) the
+// stations run in a child process of the same binary, and memory and CPU
+// are reported for each process and for both together.
 package main
 
 import (
@@ -39,6 +52,7 @@ import (
 	"time"
 
 	"github.com/cityhub/cityhub"
+	"github.com/cityhub/cityhub/httpapi"
 	"github.com/cityhub/cityhub/ingest"
 	"github.com/cityhub/cityhub/mqtt"
 	"github.com/cityhub/cityhub/sqlstore"
@@ -53,6 +67,8 @@ type config struct {
 	duration, settle               time.Duration
 	rate                           float64
 	dir, mode, client, cpuProfile  string
+	proto                          string
+	httpConnsFlag                  int
 	memProfile                     string
 	stations                       string
 	overload                       bool
@@ -64,17 +80,19 @@ type config struct {
 func main() {
 	var c config
 	child := flag.Bool(childFlag, false, "internal: serve as the station process")
-	flag.IntVar(&c.devices, "devices", 10000, "simulated stations, one TCP connection each")
+	flag.StringVar(&c.proto, "proto", "mqtt", "how the stations send: mqtt (publish QoS 1 to the embedded broker) or http (POST /api/v1/{token}/telemetry, over shared keep-alive connections)")
+	flag.IntVar(&c.devices, "devices", 10000, "simulated stations, one TCP connection each over MQTT")
+	flag.IntVar(&c.httpConnsFlag, "http-conns", 0, "-proto http: keep-alive connections the stations share; 0: one for each request they may have outstanding (stations × -inflight)")
 	flag.IntVar(&c.values, "values", 3, "values a message (1–9: pm25, no2, o3, pm10, so2, co, AQI, temperature, humidity)")
 	flag.DurationVar(&c.duration, "duration", 30*time.Second, "how long each phase publishes")
 	flag.Float64Var(&c.rate, "rate", 0, "target messages/s in total; 0: closed loop, each station publishes when a window slot is free")
 	flag.IntVar(&c.inflight, "inflight", 1, "unacknowledged messages a station may have (its window)")
-	flag.IntVar(&c.qos, "qos", 1, "MQTT QoS, 1 (acknowledged when durable) or 0 (needs -rate)")
+	flag.IntVar(&c.qos, "qos", 1, "MQTT QoS, 1 (acknowledged when durable) or 0 (needs -rate); HTTP always answers when durable")
 	flag.StringVar(&c.dir, "dir", "", "work directory, kept (devices are registered once and reused; the series store is made anew each run); default a temp dir, removed")
-	flag.StringVar(&c.mode, "mode", "store", "store (the platform), nostore (stock mochi, no storage: the ceiling) or both")
+	flag.StringVar(&c.mode, "mode", "store", "store (the platform), nostore (a stock mochi broker or net/http server, no storage: the ceiling) or both")
 	flag.BoolVar(&c.overload, "overload", false, "then run the platform at 10× the rate it sustained, to show memory stays bounded")
 	flag.IntVar(&c.overloadInflight, "overload-inflight", 10, "window a station in the overload phase (deep enough to fill the ingest queue)")
-	flag.StringVar(&c.client, "client", "paho", "station client: paho (eclipse/paho.mqtt.golang) or raw (a minimal MQTT 3.1.1 writer, to see the server's share)")
+	flag.StringVar(&c.client, "client", "paho", "MQTT station client: paho (eclipse/paho.mqtt.golang) or raw (a minimal MQTT 3.1.1 writer, to see the server's share); -proto http uses net/http")
 	flag.StringVar(&c.stations, "stations", "auto", "where the stations run: inprocess, child (a child process), or auto (in process if the open-file limit allows)")
 	flag.DurationVar(&c.settle, "settle", 60*time.Second, "how long to wait for outstanding acknowledgements after a phase")
 	flag.IntVar(&c.queries, "queries", 200, "7-day queries at 1-minute step to time")
@@ -108,6 +126,14 @@ func (c *config) check() error {
 		return fmt.Errorf("-values must be 1–%d", len(properties))
 	case c.inflight < 1 || c.inflight > 1000 || c.overloadInflight < 1 || c.overloadInflight > 1000:
 		return errors.New("-inflight and -overload-inflight must be 1–1000")
+	case c.proto != "mqtt" && c.proto != "http":
+		return errors.New("-proto is mqtt or http")
+	case c.proto == "http" && c.qos != 1:
+		return errors.New("-qos is MQTT's: an HTTP answer always means stored")
+	case c.httpConnsFlag < 0 || c.httpConnsFlag > 100000:
+		return errors.New("-http-conns must be 0–100,000")
+	case c.proto == "http" && c.httpConns() > 100000:
+		return errors.New("-proto http: stations × -inflight connections is over 100,000; give -http-conns")
 	case c.qos != 0 && c.qos != 1:
 		return errors.New("-qos must be 0 or 1 (the platform's MQTT API is QoS 0 and 1)")
 	case c.qos == 0 && c.rate <= 0:
@@ -129,6 +155,7 @@ func (c *config) check() error {
 // a phase's figures
 type result struct {
 	name      string
+	proto     string
 	qos       int
 	connected int
 	values    int
@@ -148,16 +175,23 @@ type result struct {
 
 func run(c config) error {
 	ctx := cityhub.WithActor(context.Background(), cityhub.Actor{Username: "bench"})
-	fmt.Printf("iotload: %s stations (%s client), %d values a message, QoS %d, %s a phase, %s; mode %s; GOMAXPROCS %d\n",
-		num(c.devices), c.client, c.values, c.qos, c.duration, pace(c.rate, c.inflight), c.mode, runtime.GOMAXPROCS(0))
-	if c.devices > 28000 {
-		fmt.Println("  note: more stations than the usual ephemeral port range (32768–60999) may not all connect")
+	conns, kind := c.devices, c.client // connections, station client
+	if c.proto == "http" {
+		conns, kind = c.httpConns(), "http"
+		fmt.Printf("iotload: %s stations over HTTP/1.1 (POST /api/v1/{token}/telemetry, net/http client, %s keep-alive connections shared), %d values a message, %s a phase, %s; mode %s; GOMAXPROCS %d\n",
+			num(c.devices), num(conns), c.values, c.duration, pace(c.rate, c.inflight), c.mode, runtime.GOMAXPROCS(0))
+	} else {
+		fmt.Printf("iotload: %s stations (%s client), %d values a message, QoS %d, %s a phase, %s; mode %s; GOMAXPROCS %d\n",
+			num(c.devices), c.client, c.values, c.qos, c.duration, pace(c.rate, c.inflight), c.mode, runtime.GOMAXPROCS(0))
+	}
+	if conns > 28000 {
+		fmt.Println("  note: more connections than the usual ephemeral port range (32768–60999) may not all connect")
 	}
 
-	// Both ends of every connection in one process need 2 × stations files.
+	// Both ends of every connection in one process need 2 × connections files.
 	inProcess := c.stations == "inprocess"
 	if c.stations != "child" {
-		err := raiseFileLimit(uint64(2*c.devices + 256))
+		err := raiseFileLimit(uint64(2*conns + 256))
 		switch {
 		case err == nil:
 			inProcess = true
@@ -166,13 +200,13 @@ func run(c config) error {
 		default:
 			var lim syscall.Rlimit
 			syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
-			fmt.Printf("open files: %s stations need %s descriptors in one process (both ends of each connection), the hard limit is %s and cannot be raised here (%v):\n"+
+			fmt.Printf("open files: %s connections need %s descriptors in one process (both ends of each connection), the hard limit is %s and cannot be raised here (%v):\n"+
 				"  THE STATIONS RUN IN A CHILD PROCESS; memory and CPU are given for each process and for both\n",
-				num(c.devices), num(2*c.devices+256), num(int64(lim.Max)), errors.Unwrap(err))
+				num(conns), num(2*conns+256), num(int64(lim.Max)), errors.Unwrap(err))
 		}
 	}
 	if !inProcess {
-		if err := raiseFileLimit(uint64(c.devices + 256)); err != nil {
+		if err := raiseFileLimit(uint64(conns + 256)); err != nil {
 			return err
 		}
 	}
@@ -201,9 +235,9 @@ func run(c config) error {
 	}
 	var side stationSide
 	if inProcess {
-		side = &localSide{kind: c.client, qos: byte(c.qos), values: c.values, stations: newStations(devs)}
+		side = &localSide{kind: kind, qos: byte(c.qos), values: c.values, conns: conns, stations: newStations(devs)}
 	} else {
-		ch, err := startChild(c.client, byte(c.qos), c.values, devs)
+		ch, err := startChild(kind, byte(c.qos), c.values, conns, devs)
 		if err != nil {
 			return err
 		}
@@ -236,6 +270,14 @@ func run(c config) error {
 	return nil
 }
 
+// messages is what the stations send: MQTT messages or HTTP requests.
+func messages(proto string) string {
+	if proto == "http" {
+		return "requests"
+	}
+	return "messages"
+}
+
 func pace(rate float64, inflight int) string {
 	if rate > 0 {
 		return fmt.Sprintf("open loop at %s messages/s, window %d a station", num(rate), inflight)
@@ -254,8 +296,20 @@ func (h *allowAll) Provides(b byte) bool {
 func (h *allowAll) OnConnectAuthenticate(*mochi.Client, packets.Packet) bool { return true }
 func (h *allowAll) OnACLCheck(*mochi.Client, string, bool) bool              { return true }
 
-// runNoStore is the ceiling: a stock mochi broker, allow-all, no storage.
+// runNoStore is the ceiling: a stock mochi broker, allow-all, no storage
+// (over HTTP, a stock net/http server).
 func runNoStore(c config, side stationSide) (*result, error) {
+	if c.proto == "http" {
+		fmt.Printf("\n== phase nostore: stock net/http server (cmd/cityhub's timeouts), reads the body and answers 200, no token look-up, no storage ==\n")
+		h, err := serveNoStoreHTTP()
+		if err != nil {
+			return nil, err
+		}
+		defer h.close()
+		r, err := runNoStoreOn(c, side, h.url)
+		h.log.report()
+		return r, err
+	}
 	opts := &mochi.Options{Logger: slog.New(slog.DiscardHandler), InlineClient: false}
 	what := "default options"
 	if c.nostorePending > 0 {
@@ -276,7 +330,11 @@ func runNoStore(c config, side stationSide) (*result, error) {
 		return nil, err
 	}
 	defer srv.Close()
-	n, err := connectAll(side, l.Address())
+	return runNoStoreOn(c, side, l.Address())
+}
+
+func runNoStoreOn(c config, side stationSide, addr string) (*result, error) {
+	n, err := connectAll(side, addr)
 	if err != nil {
 		return nil, err
 	}
@@ -298,15 +356,18 @@ type platform struct {
 	td     *timedDevices // the device service as the pipeline sees it
 	pipe   *ingest.Pipeline
 	broker *mqtt.Broker
+	api    *httpapi.Server // -proto http
+	http   *httpServer     // serving api
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-func startPlatform(ctx context.Context, dir string) (*platform, error) {
+// startPlatform runs the platform in dir; with serveHTTP its HTTP API too.
+func startPlatform(ctx context.Context, dir string, serveHTTP bool) (*platform, error) {
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		os.Remove(filepath.Join(dir, "series.db"+suffix))
 	}
-	st, err := openStore(ctx, dir)
+	st, key, err := openStore(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -323,6 +384,9 @@ func startPlatform(ctx context.Context, dir string) (*platform, error) {
 	if err == nil {
 		err = p.broker.Start()
 	}
+	if err == nil && serveHTTP {
+		err = p.serveHTTP(runCtx, key, dir)
+	}
 	if err != nil {
 		p.stop()
 		return nil, err
@@ -330,7 +394,25 @@ func startPlatform(ctx context.Context, dir string) (*platform, error) {
 	return p, nil
 }
 
+// addr is where the stations go: the broker, or the HTTP API's base URL.
+func (p *platform) addr() string {
+	if p.http != nil {
+		return p.http.url
+	}
+	return p.broker.Addr()
+}
+
+// reportLog says how much of the HTTP server's log was not shown.
+func (p *platform) reportLog() {
+	if p.http != nil {
+		p.http.log.report()
+	}
+}
+
 func (p *platform) stop() {
+	if p.http != nil {
+		p.http.close()
+	}
 	if p.broker != nil {
 		p.broker.Close()
 	}
@@ -341,13 +423,17 @@ func (p *platform) stop() {
 }
 
 func runStore(ctx context.Context, c config, side stationSide, queryDevice int64, ceiling *result) (*result, error) {
-	fmt.Printf("\n== phase store: the platform's broker → ingest → series store (SQLite, %s) ==\n", c.dir)
-	p, err := startPlatform(ctx, c.dir)
+	front := "broker"
+	if c.proto == "http" {
+		front = "HTTP API (POST /api/v1/{token}/telemetry, answered when stored)"
+	}
+	fmt.Printf("\n== phase store: the platform's %s → ingest → series store (SQLite, %s) ==\n", front, c.dir)
+	p, err := startPlatform(ctx, c.dir, c.proto == "http")
 	if err != nil {
 		return nil, err
 	}
 	defer p.stop()
-	n, err := connectAll(side, p.broker.Addr())
+	n, err := connectAll(side, p.addr())
 	if err != nil {
 		return nil, err
 	}
@@ -365,6 +451,7 @@ func runStore(ctx context.Context, c config, side stationSide, queryDevice int64
 	if err := settleStore(ctx, c, p, r, before); err != nil {
 		return nil, err
 	}
+	p.reportLog()
 	report(r, ceiling)
 
 	if err := queryTarget(ctx, c, p, queryDevice); err != nil {
@@ -375,8 +462,13 @@ func runStore(ctx context.Context, c config, side stationSide, queryDevice int64
 	}
 
 	rate := 10 * float64(r.t.Acked) / r.t.Elapsed.Seconds()
-	fmt.Printf("\n== phase overload: the platform at 10× the sustained rate: %s messages/s offered, window %d a station (up to %s messages in flight; the ingest queue admits %s readings, and each connection blocked on it holds one more) ==\n",
-		num(rate), c.overloadInflight, num(c.overloadInflight*n), num(50000))
+	if c.proto == "http" {
+		fmt.Printf("\n== phase overload: the platform at 10× the sustained rate: %s requests/s offered, window %d a station (up to %s requests in flight; HTTP/1.1 carries one at a time a connection, so beyond the %s connections they wait in the stations' client; the ingest queue admits %s readings, and each handler blocked on it holds one more) ==\n",
+			num(rate), c.overloadInflight, num(c.overloadInflight*c.devices), num(c.httpConns()), num(50000))
+	} else {
+		fmt.Printf("\n== phase overload: the platform at 10× the sustained rate: %s messages/s offered, window %d a station (up to %s messages in flight; the ingest queue admits %s readings, and each connection blocked on it holds one more) ==\n",
+			num(rate), c.overloadInflight, num(c.overloadInflight*n), num(50000))
+	}
 	if before, err = p.mark(ctx, true); err != nil {
 		return nil, err
 	}
@@ -388,6 +480,7 @@ func runStore(ctx context.Context, c config, side stationSide, queryDevice int64
 	if err := settleStore(ctx, c, p, o, before); err != nil {
 		return nil, err
 	}
+	p.reportLog()
 	report(o, nil)
 	fmt.Printf("  memory over time (every 5 s):\n")
 	for i, m := range o.mem.series {
@@ -425,7 +518,11 @@ func connectAll(side stationSide, addr string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if ci.Failed > 0 {
+	if ci.Conns > 0 { // HTTP
+		if ci.Failed > 0 {
+			fmt.Printf("  CONNECT FAILURES: %d of %d connections (first: %s)\n", ci.Failed, ci.Failed+ci.Conns, ci.FirstErr)
+		}
+	} else if ci.Failed > 0 {
 		fmt.Printf("  CONNECT FAILURES: %d of %d (first: %s)\n", ci.Failed, ci.Failed+ci.Connected, ci.FirstErr)
 	}
 	if ci.Connected == 0 {
@@ -439,8 +536,13 @@ func connectAll(side stationSide, addr string) (int, error) {
 		cm := procStatusOf(pid, "VmRSS", "RssAnon")
 		mem = fmt.Sprintf("server RSS %s (anonymous %s), stations RSS %s (anonymous %s)", mib(m[0]), mib(m[1]), mib(cm[0]), mib(cm[1]))
 	}
-	fmt.Printf("  connected %s stations in %s (%s/s); idle: %s; %s server goroutines\n",
-		num(ci.Connected), ci.Took.Round(time.Millisecond), num(float64(ci.Connected)/ci.Took.Seconds()), mem, num(runtime.NumGoroutine()))
+	if ci.Conns > 0 {
+		fmt.Printf("  connected %s stations: %s keep-alive connections for them to share, opened in %s (%s/s); idle: %s; %s server goroutines\n",
+			num(ci.Connected), num(ci.Conns), ci.Took.Round(time.Millisecond), num(float64(ci.Conns)/ci.Took.Seconds()), mem, num(runtime.NumGoroutine()))
+	} else {
+		fmt.Printf("  connected %s stations in %s (%s/s); idle: %s; %s server goroutines\n",
+			num(ci.Connected), ci.Took.Round(time.Millisecond), num(float64(ci.Connected)/ci.Took.Seconds()), mem, num(runtime.NumGoroutine()))
+	}
 	return ci.Connected, nil
 }
 
@@ -448,7 +550,7 @@ func connectAll(side stationSide, addr string) (int, error) {
 // then their outstanding acknowledgements are awaited; meanwhile memory is
 // sampled and progress printed.
 func publish(c config, side stationSide, p runParams, queued func() int64) (*result, error) {
-	r := &result{name: p.Name, qos: c.qos, values: c.values, child: side.pid() != 0}
+	r := &result{name: p.Name, proto: c.proto, qos: c.qos, values: c.values, child: side.pid() != 0}
 	r.hwmOwn = resetPeak()
 	var prof *os.File
 	if c.cpuProfile != "" {
@@ -487,7 +589,7 @@ func publish(c config, side stationSide, p runParams, queued func() int64) (*res
 			if queued != nil {
 				q = fmt.Sprintf(", in ingest %s values", num(queued()))
 			}
-			fmt.Printf("  %3ds: %s values/s acknowledged, %s messages sent%s\n", n, num(r.windows[n-1]), num(sent), q)
+			fmt.Printf("  %3ds: %s values/s acknowledged, %s %s sent%s\n", n, num(r.windows[n-1]), num(sent), messages(c.proto), q)
 		}
 	})
 	r.cpu = readCPU().sub(cpu0)
@@ -589,8 +691,12 @@ func settleStore(ctx context.Context, c config, p *platform, r *result, mk mark)
 		100*(w.busy+tch.busy).Seconds()/wall.Seconds(), wall.Round(time.Second), num(w.calls), num(float64(w.items)/float64(max(w.calls, 1))),
 		float64(w.busy.Milliseconds())/float64(max(w.calls, 1)), w.longest.Round(time.Millisecond), w.slow, w.busy.Seconds(),
 		tch.calls, num(float64(tch.items)/float64(max(tch.calls, 1))), tch.busy.Seconds(), tch.longest.Round(time.Millisecond))
-	fmt.Printf("  server I/O during the phase: write calls %.0f MB (%.0f bytes a stored value: SQLite WAL pages and checkpoints, PUBACKs), read calls %.0f MB, reached the disk %.0f MB\n",
-		float64(r.io.wchar)/1e6, float64(r.io.wchar)/float64(max(stored, 1)), float64(r.io.rchar)/1e6, float64(r.io.writeBytes)/1e6)
+	acks := "PUBACKs"
+	if c.proto == "http" {
+		acks = "HTTP answers"
+	}
+	fmt.Printf("  server I/O during the phase: write calls %.0f MB (%.0f bytes a stored value: SQLite WAL pages and checkpoints, %s), read calls %.0f MB, reached the disk %.0f MB\n",
+		float64(r.io.wchar)/1e6, float64(r.io.wchar)/float64(max(stored, 1)), acks, float64(r.io.rchar)/1e6, float64(r.io.writeBytes)/1e6)
 	ok := func(n int64) bool { return n >= acked && n <= acked+slack }
 	if ok(stored) && ok(inTSDB) && rejected == 0 && dropped == 0 {
 		extra := ""
@@ -610,22 +716,32 @@ func settleStore(ctx context.Context, c config, p *platform, r *result, mk mark)
 
 func report(r *result, ceiling *result) {
 	t, v := r.t, int64(r.values)
-	fmt.Printf("  %s: %s stations connected; messages sent %s, acknowledged %s", r.name, num(r.connected), num(t.Sent), num(t.Acked))
-	if t.Unresolved+t.Failed+t.ProtoErr+t.Lost > 0 {
-		fmt.Printf(" (NOT ACKNOWLEDGED %s, publish errors %s, bad acks %s, connections lost %s)", num(t.Unresolved), num(t.Failed), num(t.ProtoErr), num(t.Lost))
+	msgs := messages(r.proto)
+	if r.proto == "http" {
+		fmt.Printf("  %s: %s stations connected; requests sent %s, acknowledged (2xx) %s", r.name, num(r.connected), num(t.Sent), num(t.Acked))
+		if t.Unresolved+t.Failed+t.ProtoErr > 0 {
+			fmt.Printf(" (NOT ANSWERED %s, request errors %s, non-2xx answers %s)", num(t.Unresolved), num(t.Failed), num(t.ProtoErr))
+		}
+	} else {
+		fmt.Printf("  %s: %s stations connected; messages sent %s, acknowledged %s", r.name, num(r.connected), num(t.Sent), num(t.Acked))
+		if t.Unresolved+t.Failed+t.ProtoErr+t.Lost > 0 {
+			fmt.Printf(" (NOT ACKNOWLEDGED %s, publish errors %s, bad acks %s, connections lost %s)", num(t.Unresolved), num(t.Failed), num(t.ProtoErr), num(t.Lost))
+		}
 	}
 	fmt.Println()
 	if t.Offered+t.Held > 0 {
-		fmt.Printf("  schedule: %s messages due, %s of them held back because the station's window was full\n", num(t.Offered+t.Held), num(t.Held))
+		fmt.Printf("  schedule: %s %s due, %s of them held back because the station's window was full\n", num(t.Offered+t.Held), msgs, num(t.Held))
 	}
 	lo, hi := 0.0, 0.0
 	if len(r.windows) > 0 {
 		lo, hi = slices.Min(r.windows), slices.Max(r.windows)
 	}
-	fmt.Printf("  throughput: %s values/s acknowledged overall (%s values in %s), median second %s values/s (%d one-second windows, min %s, max %s); %s messages/s\n",
-		num(r.overall), num(t.Acked*v), t.Elapsed.Round(time.Millisecond), num(r.median), len(r.windows), num(lo), num(hi), num(r.overall/float64(v)))
+	fmt.Printf("  throughput: %s values/s acknowledged overall (%s values in %s), median second %s values/s (%d one-second windows, min %s, max %s); %s %s/s\n",
+		num(r.overall), num(t.Acked*v), t.Elapsed.Round(time.Millisecond), num(r.median), len(r.windows), num(lo), num(hi), num(r.overall/float64(v)), msgs)
 	what := "publish → PUBACK latency"
-	if r.qos == 0 {
+	if r.proto == "http" {
+		what = "POST → answer latency"
+	} else if r.qos == 0 {
 		what = "publish write time (QoS 0: no PUBACK; \"acknowledged\" means written)"
 	}
 	fmt.Printf("  %s: p50 %s, p99 %s (±10%%)\n", what, t.P50.Round(10*time.Microsecond), t.P99.Round(10*time.Microsecond))

@@ -1,12 +1,13 @@
 package main
 
-// The station side: connect the stations to a broker, publish for a phase,
-// tally. It runs in this process, or — when the open-file limit cannot hold
+// The station side: connect the stations to a broker (or ready them to
+// post to an HTTP server), publish for a phase, tally. It runs in this process, or — when the open-file limit cannot hold
 // both ends of every connection and cannot be raised — in a child process
 // of the same binary, driven over its stdin and stdout.
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,6 +47,7 @@ type tallies struct {
 
 type connectInfo struct {
 	Connected, Failed int
+	Conns             int // -proto http: connections opened (Failed counts those that failed)
 	FirstErr          string
 	Took              time.Duration
 }
@@ -60,9 +62,10 @@ type stationSide interface {
 
 // localSide runs the stations in this process.
 type localSide struct {
-	kind     string
+	kind     string // paho, raw or http
 	qos      byte
 	values   int
+	conns    int // http: connections the stations share
 	stations []*station
 	f        *fleet
 }
@@ -71,8 +74,8 @@ func (l *localSide) pid() int { return 0 }
 
 func (l *localSide) connect(addr string) (connectInfo, error) {
 	t0 := time.Now()
-	f, failed, err := connect(l.kind, addr, l.stations, l.qos, l.values, 100)
-	ci := connectInfo{Connected: len(f.stations), Failed: failed, Took: time.Since(t0)}
+	f, failed, err := connect(l.kind, addr, l.stations, l.qos, l.values, l.conns, 100)
+	ci := connectInfo{Connected: len(f.stations), Failed: failed, Conns: f.conns, Took: time.Since(t0)}
 	if err != nil {
 		ci.FirstErr = err.Error()
 	}
@@ -102,8 +105,9 @@ func (f *fleet) runLoad(p runParams, tick func(acked, sent int64)) tallies {
 	if f.tainted {
 		// Acknowledgements given up on may still arrive: start clean.
 		f.close(200)
-		nf, _, _ := connect(f.kind, f.addr, f.all, f.qos, f.values, 100)
-		*f = fleet{kind: nf.kind, addr: nf.addr, qos: nf.qos, values: nf.values, all: nf.all, stations: nf.stations}
+		nf, _, _ := connect(f.kind, f.addr, f.all, f.qos, f.values, f.maxConns, 100)
+		*f = fleet{kind: nf.kind, addr: nf.addr, qos: nf.qos, values: nf.values, all: nf.all, stations: nf.stations,
+			client: nf.client, tr: nf.tr, pre: nf.pre, conns: nf.conns, maxConns: nf.maxConns}
 		t.Reconnected = true
 	}
 	for _, s := range f.stations {
@@ -116,6 +120,8 @@ func (f *fleet) runLoad(p runParams, tick func(acked, sent int64)) tallies {
 		}
 	}
 	l := &load{f: f, rate: p.Rate, inflight: p.Inflight, stop: make(chan struct{}), giveUp: make(chan struct{})}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
+	defer l.cancel()
 	lost0 := f.lost.Load()
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -162,6 +168,7 @@ func (f *fleet) runLoad(p runParams, tick func(acked, sent int64)) tallies {
 type toChild struct {
 	Op       string     `json:"op"` // init, connect, run, close
 	Kind     string     `json:"kind,omitempty"`
+	Conns    int        `json:"conns,omitempty"`
 	QoS      byte       `json:"qos,omitempty"`
 	Values   int        `json:"values,omitempty"`
 	Devices  [][]string `json:"devices,omitempty"` // name, token
@@ -189,7 +196,7 @@ type childSide struct {
 
 const childFlag = "stations-child"
 
-func startChild(kind string, qos byte, values int, devs []devInfo) (*childSide, error) {
+func startChild(kind string, qos byte, values, conns int, devs []devInfo) (*childSide, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -208,7 +215,7 @@ func startChild(kind string, qos byte, values int, devs []devInfo) (*childSide, 
 		return nil, err
 	}
 	c := &childSide{cmd: cmd, enc: json.NewEncoder(in), dec: json.NewDecoder(bufio.NewReader(out)), in: in}
-	init := toChild{Op: "init", Kind: kind, QoS: qos, Values: values}
+	init := toChild{Op: "init", Kind: kind, QoS: qos, Values: values, Conns: conns}
 	for _, d := range devs {
 		init.Devices = append(init.Devices, []string{d.name, d.token})
 	}
@@ -297,7 +304,7 @@ func childMain() error {
 			for i, d := range m.Devices {
 				devs[i] = devInfo{name: d[0], token: d[1]}
 			}
-			side = &localSide{kind: m.Kind, qos: m.QoS, values: m.Values, stations: newStations(devs)}
+			side = &localSide{kind: m.Kind, qos: m.QoS, values: m.Values, conns: m.Conns, stations: newStations(devs)}
 			send(fromChild{Type: "ready"})
 		case "connect":
 			ci, err := side.connect(m.Addr)
