@@ -126,6 +126,8 @@ type Index struct {
 	// small dense array, so ordering hits compares integers instead of
 	// reaching into scattered documents.
 	rank []uint32
+	// byRank lists the live slots in that order.
+	byRank []uint32
 
 	loading sync.Once     // the first, full build
 	loaded  chan struct{} // closed when the first build is done
@@ -242,6 +244,7 @@ func (x *Index) rankByUpdated() {
 	for i, s := range order {
 		x.rank[s] = uint32(i)
 	}
+	x.byRank = order
 }
 
 func (x *Index) remove(id int64) {
@@ -356,6 +359,23 @@ func (x *Index) search(q cityhub.CatalogQuery) ([]int64, *cityhub.CatalogResult)
 		kept = kept[:n]
 	} else if strings.TrimSpace(q.Q) != "" {
 		return nil, res // only punctuation: nothing can match
+	} else if q.Sort == "" || q.Sort == "updated" {
+		// Browsing newest first: one pass in that order counts every match
+		// and keeps the page, with no sorting (deep pages stay cheap).
+		limit, offset := pageOf(q)
+		var ids []int64
+		for _, s := range x.byRank {
+			if d := &x.docs[s]; keep(d) {
+				if res.Total >= offset && len(ids) < limit {
+					ids = append(ids, d.id)
+				}
+				res.Total++
+			}
+		}
+		if fc != nil {
+			res.Facets = fc.values(x)
+		}
+		return ids, res
 	} else {
 		kept = make([]hit, 0, len(x.slot))
 		for s := range x.docs {
