@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -257,6 +258,31 @@ type SeriesQuery struct {
 
 // Aggregates a series query understands.
 var Aggregates = []string{"avg", "min", "max", "sum", "count", "last"}
+
+// Check validates the query for every series store and fills in the
+// default aggregate: a non-empty range; step 0 (raw) or whole minutes, at
+// most 100,000 of them; a known aggregate.
+func (q *SeriesQuery) Check() error {
+	if !q.From.Before(q.To) {
+		return Errorf(EINVALID, "the range is empty: from must be before to")
+	}
+	if q.Step == 0 {
+		return nil
+	}
+	if q.Step < time.Minute || q.Step%time.Minute != 0 {
+		return Errorf(EINVALID, "step must be a whole number of minutes, got %s", q.Step)
+	}
+	if q.Agg == "" {
+		q.Agg = "avg"
+	}
+	if !slices.Contains(Aggregates, q.Agg) {
+		return Errorf(EINVALID, "aggregate %q unknown; use one of %s", q.Agg, strings.Join(Aggregates, ", "))
+	}
+	if q.To.Sub(q.From)/q.Step > 100000 {
+		return Errorf(EINVALID, "more than 100,000 steps; choose a longer step")
+	}
+	return nil
+}
 
 // A Point is a time and a value; Text carries text readings in raw queries.
 type Point struct {

@@ -591,25 +591,13 @@ func (s *Store) mergeRollups(ctx context.Context, tx *sql.Tx) error {
 
 // Series returns raw values (Step 0) or one aggregate a step.
 func (s *Store) Series(ctx context.Context, q cityhub.SeriesQuery) ([]cityhub.Point, error) {
-	if !q.From.Before(q.To) {
-		return nil, cityhub.Errorf(cityhub.EINVALID, "the range is empty: from must be before to")
+	if err := q.Check(); err != nil {
+		return nil, err
 	}
 	if q.Step == 0 {
 		return s.raw(ctx, q)
 	}
-	if q.Step < time.Minute || q.Step%time.Minute != 0 {
-		return nil, cityhub.Errorf(cityhub.EINVALID, "step must be a whole number of minutes, got %s", q.Step)
-	}
-	if q.Agg == "" {
-		q.Agg = "avg"
-	}
-	if !slices.Contains(cityhub.Aggregates, q.Agg) {
-		return nil, cityhub.Errorf(cityhub.EINVALID, "aggregate %q unknown; use one of %s", q.Agg, strings.Join(cityhub.Aggregates, ", "))
-	}
 	from, to, step := q.From.UnixMilli(), q.To.UnixMilli(), q.Step.Milliseconds()
-	if (to-from)/step > 100000 {
-		return nil, cityhub.Errorf(cityhub.EINVALID, "more than 100,000 steps; choose a longer step")
-	}
 	size := minute
 	if step%hour == 0 && from%hour == 0 {
 		size = hour
