@@ -211,9 +211,19 @@ func Load(ctx context.Context, store cityhub.Store, hash func(string) string) (s
 	if err != nil {
 		return "", fmt.Errorf("demo stream entries: %w", err)
 	}
+	if pwHash == "" {
+		pwHash = hash(Password)
+	}
+	engaged, err := loadEngagement(ctx, store, pwHash)
+	if err != nil {
+		return "", fmt.Errorf("demo portal activity: %w", err)
+	}
 	var b strings.Builder
 	if entries > 0 {
 		fmt.Fprintf(&b, "Demo catalog: %d entries loaded.\n", entries)
+	}
+	if engaged {
+		fmt.Fprintf(&b, "Open-data portal /open/: public user %s (password %s) has rated, commented, asked for data and applied for access.\n", Citizen, Password)
 	}
 	if streams > 0 {
 		fmt.Fprintf(&b, "Demo catalog: %d device-stream entries (流媒体, 实时) added and published.\n", streams)

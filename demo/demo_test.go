@@ -47,8 +47,13 @@ func TestLoadIsIdempotent(t *testing.T) {
 	}
 	_, deps, _ := s.Departments(ctx, cityhub.DepartmentFilter{})
 	_, us, _ := s.Users(ctx, cityhub.UserFilter{})
-	if deps != len(departments) || us != len(users) {
-		t.Errorf("after two loads: got %d departments and %d users, want %d and %d", deps, us, len(departments), len(users))
+	if deps != len(departments) || us != len(users)+1 { // the portal's citizen too
+		t.Errorf("after two loads: got %d departments and %d users, want %d and %d", deps, us, len(departments), len(users)+1)
+	}
+	// The portal's public side shows activity once, not twice.
+	reqs, _, err := s.DataRequests(ctx, cityhub.DataRequestFilter{})
+	if err != nil || len(reqs) != 1 || reqs[0].Status != cityhub.RequestPlanned {
+		t.Errorf("demo data requests: %+v %v", reqs, err)
 	}
 	districts, _, _ := s.Departments(ctx, cityhub.DepartmentFilter{Level: cityhub.LevelDistrict, Limit: 100})
 	divs := map[string]bool{}
