@@ -259,6 +259,65 @@ type SeriesQuery struct {
 // Aggregates a series query understands.
 var Aggregates = []string{"avg", "min", "max", "sum", "count", "last"}
 
+// Summary is a mergeable summary of numeric values, the content of a
+// rollup bucket: merging (min of mins, sum of sums, last by observation
+// time) lets late readings correct a bucket without recomputing it.
+type Summary struct {
+	Min, Max, Sum float64
+	Count         int64
+	LastTS        int64 // observation time of Last, ms since the epoch
+	Last          float64
+}
+
+// Add counts one value observed at ts (ms since the epoch).
+func (a *Summary) Add(ts int64, v float64) {
+	a.Merge(&Summary{Min: v, Max: v, Sum: v, Count: 1, LastTS: ts, Last: v})
+}
+
+// Merge adds another summary's values.
+func (a *Summary) Merge(b *Summary) {
+	if b.Count == 0 {
+		return
+	}
+	if a.Count == 0 || b.Min < a.Min {
+		a.Min = b.Min
+	}
+	if a.Count == 0 || b.Max > a.Max {
+		a.Max = b.Max
+	}
+	if a.Count == 0 || b.LastTS >= a.LastTS {
+		a.LastTS, a.Last = b.LastTS, b.Last
+	}
+	a.Sum += b.Sum
+	a.Count += b.Count
+}
+
+// Value is the summary under one of Aggregates; avg when unknown.
+func (a *Summary) Value(agg string) float64 {
+	switch agg {
+	case "min":
+		return a.Min
+	case "max":
+		return a.Max
+	case "sum":
+		return a.Sum
+	case "count":
+		return float64(a.Count)
+	case "last":
+		return a.Last
+	}
+	return a.Sum / float64(a.Count)
+}
+
+// RawLimit is the most raw points a query returns: Limit, 10,000 when
+// unset or over 100,000.
+func (q *SeriesQuery) RawLimit() int {
+	if q.Limit <= 0 || q.Limit > 100000 {
+		return 10000
+	}
+	return q.Limit
+}
+
 // Check validates the query for every series store and fills in the
 // default aggregate: a non-empty range; step 0 (raw) or whole minutes, at
 // most 100,000 of them; a known aggregate.

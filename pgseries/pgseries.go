@@ -386,7 +386,7 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, readings []cityhub.Reading
 		}
 	}
 
-	buckets := map[bucketKey]*agg{}
+	buckets := map[bucketKey]*cityhub.Summary{}
 	latest := map[latestKey]cityhub.LatestValue{}
 	for i, r := range readings {
 		if out[i] == cityhub.Stored {
@@ -411,30 +411,8 @@ type latestKey struct {
 	key    string
 }
 
-// agg is a mergeable summary of numeric values.
-type agg struct {
-	min, max, sum float64
-	count         int64
-	lastTS        int64
-	last          float64
-}
-
-func (a *agg) add(ts int64, v float64) {
-	if a.count == 0 || v < a.min {
-		a.min = v
-	}
-	if a.count == 0 || v > a.max {
-		a.max = v
-	}
-	a.sum += v
-	a.count++
-	if a.count == 1 || ts >= a.lastTS {
-		a.lastTS, a.last = ts, v
-	}
-}
-
 // gather adds a stored reading to a write's rollups and latest values.
-func gather(buckets map[bucketKey]*agg, latest map[latestKey]cityhub.LatestValue, device, ts int64, values []cityhub.Value) {
+func gather(buckets map[bucketKey]*cityhub.Summary, latest map[latestKey]cityhub.LatestValue, device, ts int64, values []cityhub.Value) {
 	at := time.UnixMilli(ts)
 	for _, v := range values {
 		lk := latestKey{device, v.Key}
@@ -448,15 +426,15 @@ func gather(buckets map[bucketKey]*agg, latest map[latestKey]cityhub.LatestValue
 			k := bucketKey{device, v.Key, size, floorDiv(ts, size) * size}
 			a := buckets[k]
 			if a == nil {
-				a = &agg{}
+				a = &cityhub.Summary{}
 				buckets[k] = a
 			}
-			a.add(ts, v.Num)
+			a.Add(ts, v.Num)
 		}
 	}
 }
 
-func upsertRollups(ctx context.Context, tx pgx.Tx, buckets map[bucketKey]*agg) error {
+func upsertRollups(ctx context.Context, tx pgx.Tx, buckets map[bucketKey]*cityhub.Summary) error {
 	if len(buckets) == 0 {
 		return nil
 	}
@@ -492,7 +470,7 @@ func upsertRollups(ctx context.Context, tx pgx.Tx, buckets map[bucketKey]*agg) e
 	for i, k := range keys {
 		a := buckets[k]
 		devices[i], names[i], sizes[i], starts[i] = k.device, k.key, int32(k.size/1000), time.UnixMilli(k.start)
-		mins[i], maxs[i], sums[i], counts[i], lastTS[i], lasts[i] = a.min, a.max, a.sum, a.count, time.UnixMilli(a.lastTS), a.last
+		mins[i], maxs[i], sums[i], counts[i], lastTS[i], lasts[i] = a.Min, a.Max, a.Sum, a.Count, time.UnixMilli(a.LastTS), a.Last
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO series_rollups AS r (device, key, size, start, mn, mx, sm, cnt, last_ts, last)
 		SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::timestamptz[],
@@ -569,9 +547,9 @@ func (s *Store) Series(ctx context.Context, q cityhub.SeriesQuery) ([]cityhub.Po
 	}
 	var out []cityhub.Point
 	var p cityhub.Point
-	var a agg
-	if _, err := pgx.ForEachRow(rows, []any{&p.Time, &a.min, &a.max, &a.sum, &a.count, &a.last}, func() error {
-		p.Value = a.value(q.Agg)
+	var a cityhub.Summary
+	if _, err := pgx.ForEachRow(rows, []any{&p.Time, &a.Min, &a.Max, &a.Sum, &a.Count, &a.Last}, func() error {
+		p.Value = a.Value(q.Agg)
 		out = append(out, p)
 		return nil
 	}); err != nil {
@@ -580,27 +558,8 @@ func (s *Store) Series(ctx context.Context, q cityhub.SeriesQuery) ([]cityhub.Po
 	return out, nil
 }
 
-func (a *agg) value(name string) float64 {
-	switch name {
-	case "min":
-		return a.min
-	case "max":
-		return a.max
-	case "sum":
-		return a.sum
-	case "count":
-		return float64(a.count)
-	case "last":
-		return a.last
-	}
-	return a.sum / float64(a.count)
-}
-
 func (s *Store) raw(ctx context.Context, q cityhub.SeriesQuery) ([]cityhub.Point, error) {
-	limit := q.Limit
-	if limit <= 0 || limit > 100000 {
-		limit = 10000
-	}
+	limit := q.RawLimit()
 	rows, err := s.pool.Query(ctx, `SELECT ts,
 			CASE jsonb_typeof(vals -> $2::text) WHEN 'number' THEN (vals ->> $2::text)::float8 END,
 			CASE jsonb_typeof(vals -> $2::text) WHEN 'string' THEN vals ->> $2::text END

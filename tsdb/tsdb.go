@@ -95,44 +95,10 @@ const (
 	hour   = int64(time.Hour / time.Millisecond)
 )
 
-// agg is a mergeable summary of numeric values.
+// agg is a rollup bucket's summary and where the bucket starts.
 type agg struct {
-	start         int64 // of its bucket, ms since the epoch
-	min, max, sum float64
-	count         int64
-	lastTS        int64
-	last          float64
-}
-
-func (a *agg) add(ts int64, v float64) {
-	if a.count == 0 || v < a.min {
-		a.min = v
-	}
-	if a.count == 0 || v > a.max {
-		a.max = v
-	}
-	a.sum += v
-	a.count++
-	if ts >= a.lastTS {
-		a.lastTS, a.last = ts, v
-	}
-}
-
-func (a *agg) merge(b *agg) {
-	if b.count == 0 {
-		return
-	}
-	if a.count == 0 || b.min < a.min {
-		a.min = b.min
-	}
-	if a.count == 0 || b.max > a.max {
-		a.max = b.max
-	}
-	a.sum += b.sum
-	a.count += b.count
-	if b.lastTS >= a.lastTS {
-		a.lastTS, a.last = b.lastTS, b.last
-	}
+	start int64 // ms since the epoch
+	cityhub.Summary
 }
 
 const schema = `
@@ -304,12 +270,12 @@ func (s *Store) gather(device int64, r raw) {
 		if x.lastMinute == nil || x.lastMinute.start != m {
 			s.bucket(&x.minutes, &x.lastMinute, m)
 		}
-		x.lastMinute.add(r.ts, v.Num)
+		x.lastMinute.Add(r.ts, v.Num)
 		h := floorDiv(r.ts, hour) * hour
 		if x.lastHour == nil || x.lastHour.start != h {
 			s.bucket(&x.hours, &x.lastHour, h)
 		}
-		x.lastHour.add(r.ts, v.Num)
+		x.lastHour.Add(r.ts, v.Num)
 	}
 }
 
@@ -558,12 +524,12 @@ func (s *Store) mergeRollups(ctx context.Context, tx *sql.Tx) error {
 	for d, keys := range s.series {
 		for k, x := range keys {
 			for _, a := range x.minutes {
-				if _, err := up.ExecContext(ctx, d, k, minute, a.start, a.min, a.max, a.sum, a.count, a.lastTS, a.last); err != nil {
+				if _, err := up.ExecContext(ctx, d, k, minute, a.start, a.Min, a.Max, a.Sum, a.Count, a.LastTS, a.Last); err != nil {
 					return err
 				}
 			}
 			for _, a := range x.hours {
-				if _, err := up.ExecContext(ctx, d, k, hour, a.start, a.min, a.max, a.sum, a.count, a.lastTS, a.last); err != nil {
+				if _, err := up.ExecContext(ctx, d, k, hour, a.start, a.Min, a.Max, a.Sum, a.Count, a.LastTS, a.Last); err != nil {
 					return err
 				}
 			}
@@ -602,23 +568,23 @@ func (s *Store) Series(ctx context.Context, q cityhub.SeriesQuery) ([]cityhub.Po
 	if step%hour == 0 && from%hour == 0 {
 		size = hour
 	}
-	steps := make([]agg, (to-from+step-1)/step)
+	steps := make([]cityhub.Summary, (to-from+step-1)/step)
 	add := func(start int64, a *agg) {
 		if start >= from && start < to {
-			steps[(start-from)/step].merge(a)
+			steps[(start-from)/step].Merge(&a.Summary)
 		}
 	}
 	// Only the columns the aggregate needs: each column read costs.
-	cols, dest := "cnt", func(a *agg) []any { return []any{&a.count} }
+	cols, dest := "cnt", func(a *agg) []any { return []any{&a.Count} }
 	switch q.Agg {
 	case "avg", "sum":
-		cols, dest = "cnt, sm", func(a *agg) []any { return []any{&a.count, &a.sum} }
+		cols, dest = "cnt, sm", func(a *agg) []any { return []any{&a.Count, &a.Sum} }
 	case "min":
-		cols, dest = "cnt, mn", func(a *agg) []any { return []any{&a.count, &a.min} }
+		cols, dest = "cnt, mn", func(a *agg) []any { return []any{&a.Count, &a.Min} }
 	case "max":
-		cols, dest = "cnt, mx", func(a *agg) []any { return []any{&a.count, &a.max} }
+		cols, dest = "cnt, mx", func(a *agg) []any { return []any{&a.Count, &a.Max} }
 	case "last":
-		cols, dest = "cnt, last_ts, last", func(a *agg) []any { return []any{&a.count, &a.lastTS, &a.last} }
+		cols, dest = "cnt, last_ts, last", func(a *agg) []any { return []any{&a.Count, &a.LastTS, &a.Last} }
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT start, `+cols+` FROM rollups
 		WHERE device = ? AND key = ? AND size = ? AND start >= ? AND start < ? ORDER BY start`,
@@ -652,36 +618,17 @@ func (s *Store) Series(ctx context.Context, q cityhub.SeriesQuery) ([]cityhub.Po
 	s.mu.Unlock()
 	out := []cityhub.Point{}
 	for i := range steps {
-		if steps[i].count > 0 {
-			out = append(out, cityhub.Point{Time: time.UnixMilli(from + int64(i)*step), Value: steps[i].value(q.Agg)})
+		if steps[i].Count > 0 {
+			out = append(out, cityhub.Point{Time: time.UnixMilli(from + int64(i)*step), Value: steps[i].Value(q.Agg)})
 		}
 	}
 	return out, nil
 }
 
-func (a *agg) value(name string) float64 {
-	switch name {
-	case "min":
-		return a.min
-	case "max":
-		return a.max
-	case "sum":
-		return a.sum
-	case "count":
-		return float64(a.count)
-	case "last":
-		return a.last
-	}
-	return a.sum / float64(a.count)
-}
-
 // raw returns a property's raw values in time order from the blocks and
 // the pending readings.
 func (s *Store) raw(ctx context.Context, q cityhub.SeriesQuery) ([]cityhub.Point, error) {
-	limit := q.Limit
-	if limit <= 0 || limit > 100000 {
-		limit = 10000
-	}
+	limit := q.RawLimit()
 	from, to := q.From.UnixMilli(), q.To.UnixMilli()
 	var out []cityhub.Point
 	add := func(r raw) {
