@@ -2,16 +2,12 @@ package httpapi
 
 import (
 	"bufio"
-	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
-	"github.com/cityhub/cityhub"
-	"github.com/xuri/excelize/v2"
+	"github.com/cityhub/cityhub/tabular"
 )
 
 func (s *Server) rowsExportRoutes() []route {
@@ -21,13 +17,6 @@ func (s *Server) rowsExportRoutes() []route {
 			query: []param{{"file", "string", "csv (default), json or xlsx"}, {"bom", "boolean", "CSV: start with a UTF-8 BOM for Excel"},
 				{"filter", "string", "as in …/rows"}, {"fields", "string", "as in …/rows"}, {"q", "string", "as in …/rows"}}}},
 	}
-}
-
-// rowWriter writes an export in one format, a row at a time.
-type rowWriter interface {
-	header(fields []string) error
-	row(values []any) error
-	close() error
 }
 
 func (s *Server) exportRows(w http.ResponseWriter, r *http.Request) error {
@@ -56,7 +45,6 @@ func (s *Server) exportRows(w http.ResponseWriter, r *http.Request) error {
 	}
 	name := fmt.Sprintf("%s-v%d.%s", e.Code, page.Version, format)
 	name = strings.ReplaceAll(name, "/", "-")
-	var out rowWriter
 	bw := bufio.NewWriterSize(w, 64<<10)
 	switch format {
 	case "csv":
@@ -64,21 +52,19 @@ func (s *Server) exportRows(w http.ResponseWriter, r *http.Request) error {
 		if bom {
 			bw.WriteString("\uFEFF")
 		}
-		out = &csvRowWriter{w: csv.NewWriter(bw)}
 	case "json":
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		out = &jsonRowWriter{w: bw}
 	case "xlsx":
-		w.Header().Set("Content-Type", xlsxType)
-		out, err = newXLSXRowWriter(bw)
-		if err != nil {
-			return err
-		}
+		w.Header().Set("Content-Type", tabular.XLSXType)
 	default:
 		return invalid("file", "csv, json or xlsx")
 	}
+	out, err := tabular.NewWriter(format, bw)
+	if err != nil {
+		return err
+	}
 	w.Header().Set("Content-Disposition", "attachment; filename*=UTF-8''"+url.PathEscape(name))
-	if err := out.header(page.Fields); err != nil {
+	if err := out.Header(page.Fields); err != nil {
 		return err
 	}
 	rows := 0
@@ -89,7 +75,7 @@ func (s *Server) exportRows(w http.ResponseWriter, r *http.Request) error {
 			for i, f := range page.Fields {
 				values[i] = m[f]
 			}
-			if err := out.row(values); err != nil {
+			if err := out.Row(values); err != nil {
 				return nil // the client went away; nothing more to say
 			}
 			rows++
@@ -103,111 +89,10 @@ func (s *Server) exportRows(w http.ResponseWriter, r *http.Request) error {
 			return nil // headers are out: the truncated file is the error
 		}
 	}
-	if err := out.close(); err != nil {
+	if err := out.Close(); err != nil {
 		return nil
 	}
 	bw.Flush()
 	rq.Fields = page.Fields
 	return s.auditRead(r.Context(), e, rq, rows)
-}
-
-type csvRowWriter struct{ w *csv.Writer }
-
-func (c *csvRowWriter) header(fields []string) error { return c.w.Write(fields) }
-
-func (c *csvRowWriter) row(values []any) error {
-	rec := make([]string, len(values))
-	for i, v := range values {
-		rec[i] = cityhub.SpreadsheetSafe(cellText(v))
-	}
-	return c.w.Write(rec)
-}
-
-func (c *csvRowWriter) close() error { c.w.Flush(); return c.w.Error() }
-
-func cellText(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(x)
-	}
-	return fmt.Sprint(v)
-}
-
-type jsonRowWriter struct {
-	w      *bufio.Writer
-	fields []string
-	n      int
-}
-
-func (j *jsonRowWriter) header(fields []string) error {
-	j.fields = fields
-	_, err := j.w.WriteString("[")
-	return err
-}
-
-func (j *jsonRowWriter) row(values []any) error {
-	m := make(map[string]any, len(values))
-	for i, v := range values {
-		m[j.fields[i]] = v
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	if j.n > 0 {
-		j.w.WriteString(",\n")
-	}
-	j.n++
-	_, err = j.w.Write(b)
-	return err
-}
-
-func (j *jsonRowWriter) close() error { _, err := j.w.WriteString("]\n"); return err }
-
-// xlsxRowWriter streams rows into a workbook; excelize's stream writer keeps
-// rows on disk, not in memory.
-type xlsxRowWriter struct {
-	out *bufio.Writer
-	f   *excelize.File
-	sw  *excelize.StreamWriter
-	n   int // rows written
-}
-
-func newXLSXRowWriter(out *bufio.Writer) (*xlsxRowWriter, error) {
-	f := excelize.NewFile()
-	sw, err := f.NewStreamWriter("Sheet1")
-	if err != nil {
-		return nil, err
-	}
-	return &xlsxRowWriter{out: out, f: f, sw: sw}, nil
-}
-
-func (x *xlsxRowWriter) header(fields []string) error { return x.row(toAny(fields)) }
-
-func toAny(s []string) []any {
-	out := make([]any, len(s))
-	for i, v := range s {
-		out[i] = v
-	}
-	return out
-}
-
-func (x *xlsxRowWriter) row(values []any) error {
-	x.n++
-	cell, _ := excelize.CoordinatesToCellName(1, x.n)
-	return x.sw.SetRow(cell, values)
-}
-
-func (x *xlsxRowWriter) close() error {
-	if err := x.sw.Flush(); err != nil {
-		return err
-	}
-	if _, err := x.f.WriteTo(x.out); err != nil {
-		return err
-	}
-	return x.f.Close()
 }

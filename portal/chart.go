@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cityhub/cityhub"
+	"github.com/cityhub/cityhub/tabular"
 )
 
 // maxChartPoints bounds the rows a chart plots.
@@ -78,7 +79,7 @@ func (p *Portal) chartJSON(w http.ResponseWriter, r *http.Request, pg *page) err
 		}
 		var xv any = i + 1
 		if x.Name != "" {
-			text := cellText(m[x.Name])
+			text := tabular.CellText(m[x.Name])
 			if text == "" {
 				continue
 			}

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cityhub/cityhub"
+	"github.com/cityhub/cityhub/tabular"
 )
 
 const (
@@ -337,7 +338,7 @@ func (p *Portal) preview(r *http.Request, pg *page, dd *datasetData, t *openTabl
 		{"csv-bom", pg.T("download.csv_bom"), pg.T("download.csv_bom_hint"), base + "csv-bom"},
 		{"json", pg.T("download.json"), pg.T("download.json_hint"), base + "json"},
 	}
-	if t.Info.Rows < maxXLSXRows {
+	if t.Info.Rows < tabular.MaxXLSXRows {
 		dd.Downloads = append(dd.Downloads, download{"xlsx", pg.T("download.xlsx"), pg.T("download.xlsx_hint"), base + "xlsx"})
 	} else {
 		dd.XLSXTooBig = true
@@ -421,7 +422,7 @@ func (pg *page) cell(v any) cell {
 		}
 		return cell{Text: x}
 	}
-	return cell{Text: cellText(v)}
+	return cell{Text: tabular.CellText(v)}
 }
 
 // publicFields are the fields of an entry whose changes the history names:

@@ -1,7 +1,8 @@
 // Package tabular streams rows out of tabular files — CSV, TSV, XLSX, JSON
-// arrays and NDJSON — and maps their columns to a catalog entry's data items.
+// arrays and NDJSON — and maps their columns to a catalog entry's data items;
+// it also writes rows out as CSV, JSON or XLSX downloads (Writer).
 //
-// It parses and nothing more: values come out as text, as the file holds
+// Reading parses and nothing more: values come out as text, as the file holds
 // them, for the caller to validate and store. Rows are read one at a time:
 // for CSV, TSV, JSON and NDJSON memory stays flat however large the file;
 // an XLSX workbook needs memory for its distinct texts (see Open).
