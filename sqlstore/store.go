@@ -51,7 +51,8 @@ type Store struct {
 	key     *cityhub.AuditKey
 	now     func() time.Time
 	log     *slog.Logger
-	targets sync.Map // job id → *loadTarget, read once per running load
+	targets sync.Map   // job id → *loadTarget, read once per running load
+	stmts   *stmtCache // SQLite reads outside transactions
 }
 
 var _ cityhub.Store = (*Store)(nil)
@@ -88,7 +89,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 			"&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"+
 			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(1)&_pragma=threads(0)")
 		if err == nil {
+			// Idle connections kept as many as open: a new SQLite connection
+			// reads the schema and sets its pragmas again.
 			s.db.SetMaxOpenConns(8)
+			s.db.SetMaxIdleConns(8)
+			s.stmts = newStmtCache(s.db, 256)
 		}
 	}
 	if err != nil {
@@ -122,7 +127,12 @@ func (s *Store) Exec(ctx context.Context, query string, args ...any) (sql.Result
 }
 
 // Close closes the pool; SQLite checkpoints its WAL on the last close.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.stmts != nil {
+		s.stmts.close()
+	}
+	return s.db.Close()
+}
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
@@ -263,23 +273,41 @@ type querier interface {
 // q binds a querier to the dialect so callers write ? placeholders. In a
 // transaction, stamp holds the catalog change stamp it took, if any.
 type q struct {
-	s     *Store
-	db    querier
-	stamp *int64
+	s      *Store
+	db     querier
+	stamp  *int64
+	cached bool // queries go through s.stmts
 }
 
 func (x q) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	return x.db.ExecContext(ctx, x.s.rebind(query), args...)
 }
 func (x q) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if x.cached {
+		cs, err := x.s.stmts.get(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		defer x.s.stmts.release(cs)
+		return cs.st.QueryContext(ctx, args...)
+	}
 	return x.db.QueryContext(ctx, x.s.rebind(query), args...)
 }
 func (x q) row(ctx context.Context, query string, args ...any) *sql.Row {
+	if x.cached {
+		cs, err := x.s.stmts.get(ctx, query)
+		if err == nil {
+			defer x.s.stmts.release(cs)
+			return cs.st.QueryRowContext(ctx, args...)
+		}
+		// The plain query reports the same error through Row.Scan.
+	}
 	return x.db.QueryRowContext(ctx, x.s.rebind(query), args...)
 }
 
-// read is for queries outside a transaction.
-func (s *Store) read() q { return q{s: s, db: s.db} }
+// read is for queries outside a transaction; on SQLite they run prepared
+// statements kept by their text.
+func (s *Store) read() q { return q{s: s, db: s.db, cached: s.stmts != nil} }
 
 // change runs fn in a transaction and appends the audit record of the
 // change in the same transaction: a change without its record never commits.
