@@ -169,8 +169,15 @@ func (s *Store) QueryRows(ctx context.Context, rq cityhub.RowQuery) (*cityhub.Ro
 	if len(cols) > 0 {
 		sel += ", " + strings.Join(cols, ", ")
 	}
-	rows, err := s.read().query(ctx, "SELECT "+sel+" FROM "+table+page.String()+" ORDER BY "+order+" LIMIT ? OFFSET ?",
-		append(page.args, limit, offset)...)
+	query := "SELECT " + sel + " FROM " + table + page.String() + " ORDER BY " + order + " LIMIT ? OFFSET ?"
+	if len(rq.Filters)+len(rq.RowScope)+len(rq.Sort) > 0 && strings.TrimSpace(rq.Q) == "" {
+		// The page's ids first, from the filter's index alone, then only
+		// their rows: otherwise SQLite reads every matching row to sort it
+		// (900 rows read for a page of 20 when a day is filtered in 10M).
+		query = "SELECT " + sel + " FROM " + table + " WHERE _id IN (SELECT _id FROM " + table + page.String() +
+			" ORDER BY " + order + " LIMIT ? OFFSET ?) ORDER BY " + order
+	}
+	rows, err := s.read().query(ctx, query, append(page.args, limit, offset)...)
 	if err != nil {
 		return nil, err
 	}
