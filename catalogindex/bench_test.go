@@ -35,13 +35,19 @@ func (m *memSource) SearchCatalog(context.Context, cityhub.CatalogQuery) (*cityh
 func synthetic(n int) []*cityhub.CatalogEntry {
 	rng := rand.New(rand.NewPCG(1, 2))
 	subjects := []string{"路灯", "井盖", "企业", "空气质量", "水质", "公交", "停车场", "医院", "学校", "养老机构", "消防栓", "充电桩", "河道", "桥梁"}
+	domains := []string{"traffic", "urban", "environment", "health", "education", "market", "water", "energy"}
+	opens := []string{cityhub.Unconditional, cityhub.Unconditional, cityhub.Unconditional, cityhub.Conditional, cityhub.NotShared}
 	out := make([]*cityhub.CatalogEntry, n)
 	for i := range out {
 		s := subjects[rng.IntN(len(subjects))]
+		status := cityhub.StatusPublished
+		if rng.IntN(10) == 0 {
+			status = cityhub.StatusDraft
+		}
 		out[i] = &cityhub.CatalogEntry{ID: int64(i + 1), Code: fmt.Sprintf("209/%06d", i+1), ClassificationCode: "209",
 			Name: "宁波市" + s + "基本信息", ProviderID: int64(rng.IntN(30) + 1), Abstract: s + "的运行状态和统计数据，覆盖全市各街道。",
-			Format: "sheet", UpdateCycle: "daily", ShareType: cityhub.Unconditional, OpenType: cityhub.Unconditional,
-			Domain: "urban", Tags: []string{s, "street light"}, Status: cityhub.StatusPublished,
+			Format: "sheet", UpdateCycle: "daily", ShareType: cityhub.Unconditional, OpenType: opens[rng.IntN(len(opens))],
+			Domain: domains[rng.IntN(len(domains))], Tags: []string{s, "street light"}, Status: status,
 			UpdatedAt: time.Unix(int64(rng.IntN(1e8)), 0),
 			Items:     []cityhub.DataItem{{Name: "编号"}, {Name: "名称"}, {Name: "地址"}, {Name: "状态"}}}
 	}
@@ -63,6 +69,12 @@ func BenchmarkSearch(b *testing.B) {
 		{"browse", cityhub.CatalogQuery{Scope: scope, Limit: 20}},
 		{"browse-offset-2000", cityhub.CatalogQuery{Scope: scope, Limit: 20, Offset: 2000}},
 		{"browse-facets", cityhub.CatalogQuery{Scope: scope, Limit: 20, Facets: true}},
+		// The open-data portal's and CKAN's searches: public entries only.
+		{"public-word", cityhub.CatalogQuery{Q: "企业", Public: true, Limit: 10}},
+		{"public-word-facets", cityhub.CatalogQuery{Q: "企业", Public: true, Limit: 10, Facets: true}},
+		{"public-domain", cityhub.CatalogQuery{Domain: "traffic", Public: true, Limit: 10, Sort: "updated"}},
+		{"public-browse-500", cityhub.CatalogQuery{Public: true, Limit: 10, Offset: 500}},
+		{"public-browse-facets", cityhub.CatalogQuery{Public: true, Limit: 10, Facets: true}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {

@@ -2,6 +2,7 @@ package catalogindex
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/cityhub/cityhub"
@@ -25,13 +26,14 @@ type filter struct {
 	cycle       int64
 	domain      int64
 	tag         int64
+	prov        int64 // provider in the providers dictionary
 }
 
 // compile resolves q's filter values; ok is false when a value is held by no
 // entry, so nothing can match.
 func (x *Index) compile(q cityhub.CatalogQuery) (filter, bool) {
 	f := filter{all: q.Scope.All, departments: q.Scope.Departments, class: q.Classification, provider: q.ProviderID,
-		published: none, status: none, share: none, open: none, format: none, cycle: none, domain: none, tag: none}
+		published: none, status: none, share: none, open: none, format: none, cycle: none, domain: none, tag: none, prov: none}
 	if id, ok := x.status.lookup(cityhub.StatusPublished); ok {
 		f.published = int64(id)
 	}
@@ -53,6 +55,9 @@ func (x *Index) compile(q cityhub.CatalogQuery) (filter, bool) {
 	set(&f.cycle, &x.cycle, q.UpdateCycle)
 	set(&f.domain, &x.domain, q.Domain)
 	set(&f.tag, &x.tags, q.Tag)
+	if q.ProviderID > 0 {
+		set(&f.prov, &x.provs, strconv.FormatInt(q.ProviderID, 10))
+	}
 	if q.Public {
 		f.public, f.all = true, false
 		for _, t := range []string{cityhub.Unconditional, cityhub.Conditional} {
@@ -64,11 +69,42 @@ func (x *Index) compile(q cityhub.CatalogQuery) (filter, bool) {
 	return f, ok
 }
 
-func (f *filter) accepts(d *doc) bool {
+// compilePublic is the filter of what the public sees, and nothing else.
+func (x *Index) compilePublic() filter {
+	f, _ := x.compile(cityhub.CatalogQuery{Public: true})
+	return f
+}
+
+// publicTotal is the number of documents the filter accepts when it is
+// what the public sees with at most one facet value: counted ahead, when
+// the catalog last changed.
+func (f *filter) publicTotal(x *Index) (int, bool) {
+	if !f.public || f.class != "" || f.status != none {
+		return 0, false
+	}
+	c := x.ranked.publicCounts
+	total, set := x.ranked.public, 0
+	for _, v := range []struct {
+		id     int64
+		counts []int
+	}{{f.share, c.share}, {f.open, c.open}, {f.format, c.format}, {f.cycle, c.cycle}, {f.domain, c.domain},
+		{f.tag, c.tags}, {f.prov, c.provider}} {
+		if v.id != none {
+			set++
+			total = 0
+			if int(v.id) < len(v.counts) {
+				total = v.counts[v.id]
+			}
+		}
+	}
+	return total, set <= 1
+}
+
+func (f *filter) accepts(x *Index, d *fact, tags []uint32) bool {
 	if f.public && (int64(d.status) != f.published || !slices.Contains(f.openTypes, int64(d.open))) {
 		return false
 	}
-	if !f.all && int64(d.status) != f.published && !slices.Contains(f.departments, d.provider) {
+	if !f.all && !f.public && int64(d.status) != f.published && !slices.Contains(f.departments, d.provider) {
 		return false
 	}
 	eq := func(want int64, got uint32) bool { return want == none || want == int64(got) }
@@ -79,11 +115,13 @@ func (f *filter) accepts(d *doc) bool {
 	if f.provider > 0 && d.provider != f.provider {
 		return false
 	}
-	if f.class != "" && !strings.HasPrefix(d.class, f.class) {
+	if f.class != "" && !strings.HasPrefix(x.docs[d.slot].class, f.class) {
 		return false
 	}
-	return f.tag == none || slices.Contains(d.tags, uint32(f.tag))
+	return f.tag == none || slices.Contains(tags, uint32(f.tag))
 }
+
+func (r *rankedFacts) tagsOf(d *fact) []uint32 { return r.tags[d.tags : d.tags+d.ntags] }
 
 // facetCounts tallies the matching documents by each facet's values.
 type facetCounts struct {
@@ -97,14 +135,14 @@ func (x *Index) newFacetCounts() *facetCounts {
 		provider: make([]int, len(x.provs.vals)), class: make([]int, len(x.classes.vals))}
 }
 
-func (c *facetCounts) count(d *doc) {
+func (c *facetCounts) count(d *fact, tags []uint32) {
 	c.status[d.status]++
 	c.share[d.share]++
 	c.open[d.open]++
 	c.format[d.format]++
 	c.cycle[d.cycle]++
 	c.domain[d.domain]++
-	for _, t := range d.tags {
+	for _, t := range tags {
 		c.tags[t]++
 	}
 	c.provider[d.prov]++

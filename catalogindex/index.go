@@ -50,14 +50,24 @@ func weight(mask uint8) int {
 // doc is what the index keeps of one entry: its facet values and sort keys.
 // The entry itself is read from the store for the page shown.
 type doc struct {
-	id       int64
-	live     bool
-	provider int64
-	class    string
-	updated  int64
-	name     string
-	code     string
-	status   uint32 // ids in the dictionaries below
+	id      int64
+	live    bool
+	class   string
+	updated int64
+	name    string
+	code    string
+	facts   fact // tags unset: the document's own are below
+	tags    []uint32
+}
+
+// fact is what filters and facets read of a live document: ids in the
+// dictionaries below. The index keeps a copy of every live document's facts
+// in rank order (newest first), rebuilt when the catalog changes, so
+// browsing and counting facets over the whole catalog walk memory in order
+// (the documents themselves are 3× larger and visited in random order).
+type fact struct {
+	slot     uint32
+	status   uint32
 	share    uint32
 	open     uint32
 	format   uint32
@@ -66,7 +76,9 @@ type doc struct {
 	prov     uint32 // provider in the providers dictionary
 	class1   uint32 // 类 and 项 codes in the classes dictionary
 	class3   uint32
-	tags     []uint32
+	tags     uint32 // the document's tags are ranked.tags[tags:tags+ntags]
+	ntags    uint32
+	provider int64
 }
 
 // dict numbers the values of one facet.
@@ -122,12 +134,12 @@ type Index struct {
 	classes dict
 	refresh sync.Mutex // one catch-up at a time
 
-	// rank is each slot's place in the default order (newest first): a
-	// small dense array, so ordering hits compares integers instead of
-	// reaching into scattered documents.
+	// rank is each slot's place in the default order (newest first), or
+	// noRank for a dead slot: a small dense array, so ordering hits
+	// compares integers instead of reaching into scattered documents.
 	rank []uint32
-	// byRank lists the live slots in that order.
-	byRank []uint32
+	// ranked holds the live documents' facts in that order.
+	ranked rankedFacts
 
 	loading sync.Once     // the first, full build
 	loaded  chan struct{} // closed when the first build is done
@@ -228,6 +240,17 @@ func (x *Index) Refresh(ctx context.Context) error {
 	return nil
 }
 
+const noRank = ^uint32(0)
+
+// rankedFacts are the live documents' facts in rank order, their tags in
+// one array, and how many of them the public sees, by facet value too.
+type rankedFacts struct {
+	facts        []fact
+	tags         []uint32
+	public       int
+	publicCounts *facetCounts
+}
+
 func (x *Index) rankByUpdated() {
 	order := make([]uint32, 0, len(x.slot))
 	for _, s := range x.slot {
@@ -241,10 +264,24 @@ func (x *Index) rankByUpdated() {
 		return cmp.Compare(db.id, da.id)
 	})
 	x.rank = slices.Grow(x.rank[:0], len(x.docs))[:len(x.docs)]
+	for i := range x.rank {
+		x.rank[i] = noRank
+	}
+	r := rankedFacts{facts: make([]fact, len(order)), publicCounts: x.newFacetCounts()}
+	public := x.compilePublic()
 	for i, s := range order {
 		x.rank[s] = uint32(i)
+		d := &x.docs[s]
+		f := d.facts
+		f.slot, f.tags, f.ntags = s, uint32(len(r.tags)), uint32(len(d.tags))
+		r.tags = append(r.tags, d.tags...)
+		r.facts[i] = f
+		if public.accepts(x, &f, d.tags) {
+			r.public++
+			r.publicCounts.count(&f, d.tags)
+		}
 	}
-	x.byRank = order
+	x.ranked = r
 }
 
 func (x *Index) remove(id int64) {
@@ -258,11 +295,12 @@ func (x *Index) remove(id int64) {
 // add appends e in a new slot, so posting lists stay sorted by slot.
 func (x *Index) add(e *cityhub.CatalogEntry) {
 	s := uint32(len(x.docs))
-	d := doc{id: e.ID, live: true, provider: e.ProviderID, class: e.ClassificationCode, updated: e.UpdatedAt.UnixMicro(),
-		name: e.Name, code: e.Code, status: x.status.id(e.Status), share: x.share.id(e.ShareType), open: x.open.id(e.OpenType),
-		format: x.format.id(e.Format), cycle: x.cycle.id(e.UpdateCycle), domain: x.domain.id(e.Domain),
-		prov: x.provs.id(strconv.FormatInt(e.ProviderID, 10)), class1: x.classes.id(e.ClassificationCode[:1]),
-		class3: x.classes.id(e.ClassificationCode[:min(3, len(e.ClassificationCode))])}
+	d := doc{id: e.ID, live: true, class: e.ClassificationCode, updated: e.UpdatedAt.UnixMicro(), name: e.Name, code: e.Code,
+		facts: fact{slot: s, provider: e.ProviderID, status: x.status.id(e.Status), share: x.share.id(e.ShareType),
+			open: x.open.id(e.OpenType), format: x.format.id(e.Format), cycle: x.cycle.id(e.UpdateCycle),
+			domain: x.domain.id(e.Domain), prov: x.provs.id(strconv.FormatInt(e.ProviderID, 10)),
+			class1: x.classes.id(e.ClassificationCode[:1]),
+			class3: x.classes.id(e.ClassificationCode[:min(3, len(e.ClassificationCode))])}}
 	for _, t := range e.Tags {
 		d.tags = append(d.tags, x.tags.id(t))
 	}
@@ -337,21 +375,24 @@ func (x *Index) search(q cityhub.CatalogQuery) ([]int64, *cityhub.CatalogResult)
 	if q.Facets {
 		fc = x.newFacetCounts()
 	}
-	keep := func(d *doc) bool {
-		if !d.live || !f.accepts(d) {
+	keep := func(ft *fact, tags []uint32) bool {
+		if !f.accepts(x, ft, tags) {
 			return false
 		}
 		if fc != nil {
-			fc.count(d)
+			fc.count(ft, tags)
 		}
 		return true
 	}
+	limit, offset := pageOf(q)
 	var kept []hit
 	if phrases := cityhub.SearchPhrases(q.Q); len(phrases) > 0 {
 		kept = x.match(phrases)
 		n := 0
 		for _, h := range kept {
-			if keep(&x.docs[h.slot]) {
+			// Hits come in slot order: the documents' own copy of their
+			// facts is then read in order.
+			if d := &x.docs[h.slot]; d.live && keep(&d.facts, d.tags) {
 				kept[n] = h
 				n++
 			}
@@ -361,26 +402,47 @@ func (x *Index) search(q cityhub.CatalogQuery) ([]int64, *cityhub.CatalogResult)
 		return nil, res // only punctuation: nothing can match
 	} else if q.Sort == "" || q.Sort == "updated" {
 		// Browsing newest first: one pass in that order counts every match
-		// and keeps the page, with no sorting (deep pages stay cheap).
-		limit, offset := pageOf(q)
-		var ids []int64
-		for _, s := range x.byRank {
-			if d := &x.docs[s]; keep(d) {
-				if res.Total >= offset && len(ids) < limit {
-					ids = append(ids, d.id)
-				}
-				res.Total++
+		// and keeps the page, with no sorting (deep pages stay cheap). What
+		// the public sees, by one facet value at most, is counted already:
+		// the pass ends at the page.
+		total, known := f.publicTotal(x)
+		if known && fc != nil {
+			if total != x.ranked.public {
+				known = false // facets of a subset: count them
+			} else {
+				res.Facets, fc = x.ranked.publicCounts.values(x), nil
 			}
+		}
+		if known {
+			res.Total = total
+		}
+		var ids []int64
+		seen := 0
+		for i := range x.ranked.facts {
+			ft := &x.ranked.facts[i]
+			if !keep(ft, x.ranked.tagsOf(ft)) {
+				continue
+			}
+			if seen >= offset && len(ids) < limit {
+				ids = append(ids, x.docs[ft.slot].id)
+			}
+			seen++
+			if known && len(ids) == limit {
+				break
+			}
+		}
+		if !known {
+			res.Total = seen
 		}
 		if fc != nil {
 			res.Facets = fc.values(x)
 		}
 		return ids, res
 	} else {
-		kept = make([]hit, 0, len(x.slot))
-		for s := range x.docs {
-			if keep(&x.docs[s]) {
-				kept = append(kept, hit{slot: uint32(s)})
+		kept = make([]hit, 0, len(x.ranked.facts))
+		for i := range x.ranked.facts {
+			if ft := &x.ranked.facts[i]; keep(ft, x.ranked.tagsOf(ft)) {
+				kept = append(kept, hit{slot: ft.slot})
 			}
 		}
 	}
@@ -388,7 +450,6 @@ func (x *Index) search(q cityhub.CatalogQuery) ([]int64, *cityhub.CatalogResult)
 	if fc != nil {
 		res.Facets = fc.values(x)
 	}
-	limit, offset := pageOf(q)
 	if offset >= len(kept) {
 		return nil, res
 	}

@@ -75,6 +75,16 @@ func TestIndexAgreesWithStore(t *testing.T) {
 		{Public: true, Facets: true, Sort: "updated", Limit: 40},
 		{Public: true, Scope: all, Q: "空气质量", Facets: true, Sort: "updated"},
 		{Public: true, OpenType: cityhub.Conditional, Facets: true, Sort: "name"},
+		// What the public sees, browsed: totals and facets counted ahead.
+		{Public: true, Limit: 3, Offset: 2},
+		{Public: true, Limit: 3, Offset: 2, Facets: true},
+		{Public: true, Domain: "traffic", Sort: "updated", Limit: 2, Offset: 1},
+		{Public: true, Tag: "路灯", Limit: 5},
+		{Public: true, ProviderID: 5, Limit: 5},
+		{Public: true, Format: cityhub.FormatDatabase, Facets: true, Limit: 5},
+		{Public: true, Format: cityhub.FormatDatabase, Domain: "market", Limit: 5},
+		{Public: true, Classification: "1", Limit: 5},
+		{Public: true, Status: cityhub.StatusDraft, Limit: 5},
 	}
 	for i, q := range queries {
 		t.Run(fmt.Sprintf("%d %s", i, q.Q), func(t *testing.T) {
