@@ -107,7 +107,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		s.db.Close()
 		return nil, err
 	}
-	if err := s.upgradeOpenRows(ctx); err != nil {
+	if err := s.upgradeTables(ctx); err != nil {
 		s.db.Close()
 		return nil, err
 	}

@@ -567,9 +567,11 @@ func truncate(s string, n int) string {
 	return string(r[:n]) + "…"
 }
 
-// upgradeOpenRows gives rows that tables of earlier releases left open with
-// a NULL _v_to the openEnd mark. Once done, each table costs one index probe.
-func (s *Store) upgradeOpenRows(ctx context.Context) error {
+// upgradeTables brings the data tables of earlier releases to this one's
+// layout: rows still valid get the openEnd mark instead of a NULL _v_to
+// (each table then costs one index probe), and a column's index carries the
+// version columns (a filter's total is then counted from the index alone).
+func (s *Store) upgradeTables(ctx context.Context) error {
 	var tables []string
 	rows, err := s.db.QueryContext(ctx, "SELECT table_name FROM data_tables")
 	if err != nil {
@@ -590,6 +592,48 @@ func (s *Store) upgradeOpenRows(ctx context.Context) error {
 	for _, t := range tables {
 		if _, err := s.db.ExecContext(ctx, s.rebind("UPDATE "+t+" SET _v_to = ? WHERE _v_to IS NULL"), openEnd); err != nil {
 			return fmt.Errorf("upgrade %s: %w", t, err)
+		}
+		if err := s.upgradeIndexes(ctx, t); err != nil {
+			return fmt.Errorf("upgrade the indexes of %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// upgradeIndexes rebuilds a table's one-column indexes (ds_N_cK) with the
+// version columns. It runs once: afterwards none lacks them.
+func (s *Store) upgradeIndexes(ctx context.Context, table string) error {
+	list := "SELECT name, COALESCE(sql, '') FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
+	if s.dialect == Postgres {
+		list = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ? AND schemaname = current_schema()"
+	}
+	rows, err := s.db.QueryContext(ctx, s.rebind(list), table)
+	if err != nil {
+		return err
+	}
+	var stale []string
+	for rows.Next() {
+		var name, def string
+		if err := rows.Scan(&name, &def); err != nil {
+			rows.Close()
+			return err
+		}
+		if strings.HasPrefix(name, table+"_c") && !strings.Contains(def, "_v_to") {
+			stale = append(stale, name)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, name := range stale {
+		col := strings.TrimPrefix(name, table+"_")
+		s.log.Info("rebuilding a data index with the version columns", "index", name)
+		if _, err := s.db.ExecContext(ctx, "DROP INDEX "+name); err != nil {
+			return err
+		}
+		if _, err := s.db.ExecContext(ctx, "CREATE INDEX "+name+" ON "+table+" ("+col+", _v_to, _v_from)"); err != nil {
+			return err
 		}
 	}
 	return nil

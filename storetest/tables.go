@@ -1,9 +1,11 @@
 package storetest
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cityhub/cityhub"
@@ -365,7 +367,28 @@ func testTableEarlierLayout(t *testing.T, open Opener) {
 	if _, err := e.Exec(e.ctx, "UPDATE "+table+" SET _v_to = NULL WHERE _v_to = 2147483647"); err != nil {
 		t.Fatal(err)
 	}
+	// And its indexes on one column each (编号 is c1, 日期 c4).
+	for _, col := range []string{"c1", "c4"} {
+		for _, stmt := range []string{"DROP INDEX " + table + "_" + col, "CREATE INDEX " + table + "_" + col + " ON " + table + " (" + col + ")"} {
+			if _, err := e.Exec(e.ctx, stmt); err != nil {
+				t.Fatalf("%s: %v", stmt, err)
+			}
+		}
+	}
 	e.Store = e.Reopen(t, e.Key)
+	if db, ok := e.Store.(interface{ DB() *sql.DB }); ok {
+		for _, col := range []string{"c1", "c4"} {
+			var def string
+			name := table + "_" + col
+			err := db.DB().QueryRowContext(e.ctx, "SELECT sql FROM sqlite_master WHERE name = '"+name+"'").Scan(&def)
+			if err != nil {
+				err = db.DB().QueryRowContext(e.ctx, "SELECT indexdef FROM pg_indexes WHERE indexname = '"+name+"' AND schemaname = current_schema()").Scan(&def)
+			}
+			if err != nil || !strings.Contains(def, "_v_to") {
+				t.Errorf("index %s after upgrade: %q (%v), want the version columns in it", name, def, err)
+			}
+		}
+	}
 	for v, want := range map[int][]string{1: {"A", "B"}, 2: {"A", "B", "C"}} {
 		if got := rowIDs(e.rows(t, cityhub.RowQuery{EntryID: entry.ID, Version: v, Sort: []string{"编号"}})); !slices.Equal(got, want) {
 			t.Errorf("version %d after upgrade: got %v, want %v", v, got, want)
