@@ -2,6 +2,7 @@ package cityhub
 
 import (
 	"context"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -90,6 +91,9 @@ type CatalogQuery struct {
 	Domain         string
 	Tag            string
 	Status         string
+	// ModifiedFrom and ModifiedTo bound UpdatedAt, both included; zero
+	// leaves that end open (harvesters ask for what changed since).
+	ModifiedFrom, ModifiedTo time.Time
 	// Public narrows to what the public sees (CatalogEntry.PublicMetadata):
 	// published, open unconditionally or on conditions; Scope is moot.
 	Public bool
@@ -98,6 +102,27 @@ type CatalogQuery struct {
 	Limit  int
 	Offset int
 	Facets bool
+}
+
+// ModifiedBounds are ModifiedFrom and ModifiedTo in Unix microseconds, as
+// the stores keep times, rounded inwards (from up, to down) so nothing
+// outside the given bounds is in; math.MinInt64 and math.MaxInt64 for an
+// open end.
+func (q CatalogQuery) ModifiedBounds() (from, to int64) {
+	from, to = math.MinInt64, math.MaxInt64
+	if !q.ModifiedFrom.IsZero() {
+		from = q.ModifiedFrom.UnixMicro()
+		if q.ModifiedFrom.After(time.UnixMicro(from)) {
+			from++
+		}
+	}
+	if !q.ModifiedTo.IsZero() {
+		to = q.ModifiedTo.UnixMicro()
+		if q.ModifiedTo.Before(time.UnixMicro(to)) {
+			to--
+		}
+	}
+	return from, to
 }
 
 // Facet names, as they appear in CatalogResult.Facets.

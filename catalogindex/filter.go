@@ -1,6 +1,7 @@
 package catalogindex
 
 import (
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,6 +28,7 @@ type filter struct {
 	domain      int64
 	tag         int64
 	prov        int64 // provider in the providers dictionary
+	from, to    int64 // UpdatedAt bounds in Unix microseconds, included
 }
 
 // compile resolves q's filter values; ok is false when a value is held by no
@@ -58,6 +60,7 @@ func (x *Index) compile(q cityhub.CatalogQuery) (filter, bool) {
 	if q.ProviderID > 0 {
 		set(&f.prov, &x.provs, strconv.FormatInt(q.ProviderID, 10))
 	}
+	f.from, f.to = q.ModifiedBounds()
 	if q.Public {
 		f.public, f.all = true, false
 		for _, t := range []string{cityhub.Unconditional, cityhub.Conditional} {
@@ -79,7 +82,7 @@ func (x *Index) compilePublic() filter {
 // what the public sees with at most one facet value: counted ahead, when
 // the catalog last changed.
 func (f *filter) publicTotal(x *Index) (int, bool) {
-	if !f.public || f.class != "" || f.status != none {
+	if !f.public || f.class != "" || f.status != none || f.from != math.MinInt64 || f.to != math.MaxInt64 {
 		return 0, false
 	}
 	c := x.ranked.publicCounts
@@ -112,7 +115,7 @@ func (f *filter) accepts(x *Index, d *fact, tags []uint32) bool {
 		!eq(f.cycle, d.cycle) || !eq(f.domain, d.domain) {
 		return false
 	}
-	if f.provider > 0 && d.provider != f.provider {
+	if f.provider > 0 && d.provider != f.provider || d.updated < f.from || d.updated > f.to {
 		return false
 	}
 	if f.class != "" && !strings.HasPrefix(x.docs[d.slot].class, f.class) {

@@ -79,6 +79,7 @@ type fact struct {
 	tags     uint32 // the document's tags are ranked.tags[tags:tags+ntags]
 	ntags    uint32
 	provider int64
+	updated  int64 // Unix microseconds
 }
 
 // dict numbers the values of one facet.
@@ -296,7 +297,7 @@ func (x *Index) remove(id int64) {
 func (x *Index) add(e *cityhub.CatalogEntry) {
 	s := uint32(len(x.docs))
 	d := doc{id: e.ID, live: true, class: e.ClassificationCode, updated: e.UpdatedAt.UnixMicro(), name: e.Name, code: e.Code,
-		facts: fact{slot: s, provider: e.ProviderID, status: x.status.id(e.Status), share: x.share.id(e.ShareType),
+		facts: fact{slot: s, provider: e.ProviderID, updated: e.UpdatedAt.UnixMicro(), status: x.status.id(e.Status), share: x.share.id(e.ShareType),
 			open: x.open.id(e.OpenType), format: x.format.id(e.Format), cycle: x.cycle.id(e.UpdateCycle),
 			domain: x.domain.id(e.Domain), prov: x.provs.id(strconv.FormatInt(e.ProviderID, 10)),
 			class1: x.classes.id(e.ClassificationCode[:1]),

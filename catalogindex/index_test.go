@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/cityhub/cityhub"
 	"github.com/cityhub/cityhub/catalogindex"
@@ -86,6 +87,20 @@ func TestIndexAgreesWithStore(t *testing.T) {
 		{Public: true, Classification: "1", Limit: 5},
 		{Public: true, Status: cityhub.StatusDraft, Limit: 5},
 	}
+	// Modified since the middle entry's time, and up to it.
+	every, err := s.SearchCatalog(ctx, cityhub.CatalogQuery{Scope: all, Sort: "updated", Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mid := every.Entries[len(every.Entries)/2].UpdatedAt
+	if !every.Entries[0].UpdatedAt.After(mid) || every.Entries[len(every.Entries)-1].UpdatedAt.After(mid) ||
+		every.Entries[len(every.Entries)-1].UpdatedAt.Equal(mid) {
+		t.Fatal("the demo's entries do not spread in time: the modified bounds would test nothing")
+	}
+	queries = append(queries, cityhub.CatalogQuery{Scope: all, ModifiedFrom: mid, Sort: "updated", Facets: true},
+		cityhub.CatalogQuery{Public: true, ModifiedFrom: mid, Limit: 3},
+		cityhub.CatalogQuery{Public: true, ModifiedTo: mid, Limit: 3, Offset: 1},
+		cityhub.CatalogQuery{Scope: all, Q: "路灯", ModifiedFrom: mid.Add(-time.Hour), ModifiedTo: mid, Sort: "updated"})
 	for i, q := range queries {
 		t.Run(fmt.Sprintf("%d %s", i, q.Q), func(t *testing.T) {
 			want, err := s.SearchCatalog(ctx, q)

@@ -402,9 +402,55 @@ func TestPackageSearchQueries(t *testing.T) {
 		})
 	}
 	for _, fq := range []string{"-tags:停车", "tags:停车 OR tags:收费", "NOT tags:停车", "(tags:停车)", "name:x",
-		"metadata_modified:[2020-01-01T00:00:00Z TO *]", "tags:停*", `tags:"停车`, "tags:停车 tags:收费", "organization:"} {
+		"metadata_created:[2020-01-01T00:00:00Z TO *]", "metadata_modified:[yesterday TO *]",
+		"metadata_modified:[2020-01-01 *]", "metadata_modified:[2020-01-01T00:00:00Z TO *", "tags:停*", `tags:"停车`, "tags:停车 tags:收费", "organization:"} {
 		f.get(t, "package_search", url.Values{"fq": {fq}}).failed(t, http.StatusBadRequest, "Search Query Error",
 			"Search Query is invalid: ")
+	}
+}
+
+// Harvesters ask for what changed since their last run with a range on
+// metadata_modified (ckanext-harvest: metadata_modified:[<last>Z TO *]).
+func TestPackageSearchModifiedRange(t *testing.T) {
+	f := newFixture(t)
+	at := f.open.UpdatedAt.UTC().Format("2006-01-02T15:04:05.000000")
+	older, newer := []string{}, []string{}
+	all, res := f.searchNames(t, nil)
+	for _, p := range res["results"].([]any) {
+		m := p.(map[string]any)
+		switch mod := m["metadata_modified"].(string); {
+		case mod < at:
+			older = append(older, m["name"].(string))
+		case mod > at:
+			newer = append(newer, m["name"].(string))
+		}
+	}
+	if len(older) == 0 || len(newer) == 0 {
+		t.Fatalf("the fixture's packages do not spread around %s: %v", at, all)
+	}
+	open := f.open.PackageName()
+	for _, c := range []struct {
+		fq         string
+		want, none []string
+	}{
+		{"metadata_modified:[" + at + "Z TO *]", append([]string{open}, newer...), older},
+		{"metadata_modified:{" + at + "Z TO *]", newer, append([]string{open}, older...)},
+		{"metadata_modified:[* TO " + at + "Z]", append([]string{open}, older...), newer},
+		{"metadata_modified:[* TO " + at + "Z}", older, append([]string{open}, newer...)},
+		{"metadata_modified:[" + at + " TO " + at + "] groups:" + f.open.Domain, []string{open}, append(older, newer...)},
+		{"metadata_modified:[" + at + "Z TO NOW]", append([]string{open}, newer...), older},
+	} {
+		got, _ := f.searchNames(t, url.Values{"fq": {c.fq}})
+		for _, n := range c.want {
+			if !slices.Contains(got, n) {
+				t.Errorf("%s: %s missing from %v", c.fq, n, got)
+			}
+		}
+		for _, n := range c.none {
+			if slices.Contains(got, n) {
+				t.Errorf("%s: %s found", c.fq, n)
+			}
+		}
 	}
 }
 

@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cityhub/cityhub"
 )
@@ -99,6 +101,19 @@ func tokenize(s string) (toks []token, unterminated bool) {
 				field = value.String()
 				value.Reset()
 				i++
+			case (rs[i] == '[' || rs[i] == '{') && value.Len() == 0 && !quoted:
+				// A range, [a TO b] or {a TO b}, spaces and all.
+				for i < len(rs) {
+					r := rs[i]
+					value.WriteRune(r)
+					i++
+					if r == ']' || r == '}' {
+						break
+					}
+				}
+				if r := []rune(value.String()); r[len(r)-1] != ']' && r[len(r)-1] != '}' {
+					unterminated = true
+				}
 			default:
 				value.WriteRune(rs[i])
 				i++
@@ -125,7 +140,7 @@ func isFieldName(s string) bool {
 }
 
 // knownFields are the fields a clause may filter on.
-var knownFields = []string{"organization", "owner_org", "groups", "tags", "res_format", "license_id",
+var knownFields = []string{"organization", "owner_org", "groups", "tags", "res_format", "license_id", "metadata_modified",
 	"extras_update_cycle", "extras_open_type", "extras_resource_format", "extras_classification_code", "text",
 	"dataset_type", "type", "state", "capacity", "site_id"}
 
@@ -150,6 +165,9 @@ func (c *call) clause(sp *spec, dir *directory, t token, inQ bool) error {
 	}
 	if v == "" {
 		return searchError("%s: no value", field)
+	}
+	if field == "metadata_modified" {
+		return modifiedRange(sp, t)
 	}
 	if !t.quoted {
 		if strings.HasPrefix(v, "[") || strings.HasPrefix(v, "{") {
@@ -234,6 +252,80 @@ func (c *call) clause(sp *spec, dir *directory, t token, inQ bool) error {
 	case "site_id":
 	}
 	return nil
+}
+
+// modifiedRange applies metadata_modified:[from TO to] (or {…} for ends
+// left out, * for an open end, or one time alone) to sp: how harvesters ask
+// for what changed since their last run.
+func modifiedRange(sp *spec, t token) error {
+	v := t.value
+	from, to := v, v
+	incFrom, incTo := true, true
+	if !t.quoted && (strings.HasPrefix(v, "[") || strings.HasPrefix(v, "{")) {
+		var parts []string
+		if strings.HasSuffix(v, "]") || strings.HasSuffix(v, "}") {
+			parts = strings.Fields(v[1 : len(v)-1])
+		}
+		if len(parts) != 3 || parts[1] != "TO" {
+			return searchError("metadata_modified: a range is [from TO to], with * for an open end (%s)", t.raw)
+		}
+		from, to = parts[0], parts[2]
+		incFrom, incTo = v[0] == '[', v[len(v)-1] == ']'
+	}
+	bound := func(s string, inclusive, lower bool) (time.Time, error) {
+		if s == "*" {
+			return time.Time{}, nil
+		}
+		tm, err := solrTime(s)
+		if err != nil {
+			return tm, searchError("metadata_modified: %q is not a time (2026-01-31T08:00:00Z, 2026-01-31 or NOW)", s)
+		}
+		// An end left out is the next microsecond in (the store keeps
+		// microseconds).
+		const µs = time.Microsecond
+		switch down := tm.Truncate(µs); {
+		case inclusive:
+		case lower:
+			tm = down.Add(µs)
+		case down.Equal(tm):
+			tm = down.Add(-µs)
+		default:
+			tm = down
+		}
+		return tm, nil
+	}
+	lo, err := bound(from, incFrom, true)
+	if err != nil {
+		return err
+	}
+	hi, err := bound(to, incTo, false)
+	if err != nil {
+		return err
+	}
+	if !lo.IsZero() && (sp.q.ModifiedFrom.IsZero() || lo.After(sp.q.ModifiedFrom)) {
+		sp.q.ModifiedFrom = lo
+	}
+	if !hi.IsZero() && (sp.q.ModifiedTo.IsZero() || hi.Before(sp.q.ModifiedTo)) {
+		sp.q.ModifiedTo = hi
+	}
+	if !sp.q.ModifiedFrom.IsZero() && !sp.q.ModifiedTo.IsZero() && sp.q.ModifiedFrom.After(sp.q.ModifiedTo) {
+		sp.none = true
+	}
+	return nil
+}
+
+// solrTime reads a Solr date: ISO 8601 in UTC (a Z or an offset; none is
+// taken as UTC, as Solr does), a bare day, or NOW.
+func solrTime(s string) (time.Time, error) {
+	if s == "NOW" {
+		return time.Now(), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02"} {
+		if tm, err := time.Parse(layout, s); err == nil {
+			return tm, nil
+		}
+	}
+	return time.Time{}, errors.New("not a time")
 }
 
 // parseFilter reads an fq string into sp.

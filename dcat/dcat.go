@@ -281,7 +281,11 @@ func (s *Server) catalog(f format) http.HandlerFunc {
 		}
 		size := s.pageSize()
 		offset := (p.page - 1) * size
-		res, err := s.Search.SearchCatalog(ctx, publicQuery(size, offset))
+		q := publicQuery(size, offset)
+		if p.since != nil {
+			q.ModifiedFrom = *p.since
+		}
+		res, err := s.Search.SearchCatalog(ctx, q)
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -295,13 +299,6 @@ func (s *Server) catalog(f format) http.HandlerFunc {
 			return
 		} else if first != nil {
 			newest = first.UpdatedAt
-		}
-		if p.since != nil {
-			if total, err = s.countSince(ctx, *p.since, offset, entries, total); err != nil {
-				s.fail(w, r, err)
-				return
-			}
-			entries = entries[:max(0, min(len(entries), total-offset))]
 		}
 		depts, err := s.departments(ctx)
 		if err != nil {
@@ -370,40 +367,6 @@ func (s *Server) entryAt(ctx context.Context, offset int) (*cityhub.CatalogEntry
 		return nil, err
 	}
 	return res.Entries[0], nil
-}
-
-// countSince counts the public entries modified at or after since. In the
-// feeds' order they come first, so it looks for the first older one: in
-// the page already read, then by probing single entries, doubling the
-// step from the last known match and halving once past it. A harvest
-// asking for the last day's changes costs a few probes, not a scan.
-func (s *Server) countSince(ctx context.Context, since time.Time, offset int, page []*cityhub.CatalogEntry, total int) (int, error) {
-	lo, hi := 0, total // entries before lo match; the one at hi does not, or hi is the end
-	for i, e := range page {
-		if e.UpdatedAt.Before(since) {
-			hi = offset + i
-			break
-		}
-		lo = offset + i + 1
-	}
-	gallop, step := true, 1
-	for lo < hi {
-		i := lo + (hi-lo)/2
-		if gallop {
-			i = min(lo+step-1, hi-1)
-			step *= 2
-		}
-		e, err := s.entryAt(ctx, i)
-		if err != nil {
-			return 0, err
-		}
-		if e != nil && !e.UpdatedAt.Before(since) {
-			lo = i + 1
-		} else {
-			hi, gallop = i, false
-		}
-	}
-	return lo, nil
 }
 
 func (s *Server) dataset(w http.ResponseWriter, r *http.Request) {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -630,6 +631,9 @@ func (s *Store) SearchCatalog(ctx context.Context, cq cityhub.CatalogQuery) (*ci
 	}
 	if cq.Tag != "" {
 		w.add("e.id IN (SELECT entry_id FROM catalog_tags WHERE tag = ?)", cq.Tag)
+	}
+	if from, to := cq.ModifiedBounds(); from != math.MinInt64 || to != math.MaxInt64 {
+		w.add("e.updated_at BETWEEN ? AND ?", from, to)
 	}
 	res := &cityhub.CatalogResult{}
 	if err := s.read().row(ctx, "SELECT COUNT(*) FROM catalog_entries e"+w.String(), w.args...).Scan(&res.Total); err != nil {
