@@ -40,6 +40,11 @@ func TestLoadIsIdempotent(t *testing.T) {
 	}
 	defer s.Close()
 	hash := func(string) string { return "not-a-real-hash" }
+	// serve makes the platform administrator first; the demo's showcase
+	// item is approved by it.
+	if err := s.CreateUser(ctx, &cityhub.User{Username: "admin", Roles: []string{cityhub.RolePlatformAdmin}}, hash("")); err != nil {
+		t.Fatal(err)
+	}
 	for i := 0; i < 2; i++ {
 		if _, err := Load(ctx, s, hash); err != nil {
 			t.Fatalf("load %d: %v", i+1, err)
@@ -47,8 +52,14 @@ func TestLoadIsIdempotent(t *testing.T) {
 	}
 	_, deps, _ := s.Departments(ctx, cityhub.DepartmentFilter{})
 	_, us, _ := s.Users(ctx, cityhub.UserFilter{})
-	if deps != len(departments) || us != len(users)+1 { // the portal's citizen too
-		t.Errorf("after two loads: got %d departments and %d users, want %d and %d", deps, us, len(departments), len(users)+1)
+	if deps != len(departments) || us != len(users)+2 { // the administrator and the portal's citizen too
+		t.Errorf("after two loads: got %d departments and %d users, want %d and %d", deps, us, len(departments), len(users)+2)
+	}
+	for status, want := range map[string]int{cityhub.ShowcaseApproved: 1, cityhub.ShowcasePending: 1} {
+		items, _, err := s.ShowcaseItems(ctx, cityhub.ShowcaseFilter{Status: status})
+		if err != nil || len(items) != want || len(items[0].Datasets) != 1 {
+			t.Errorf("demo showcase items %s: %+v %v, want %d with its dataset", status, items, err, want)
+		}
 	}
 	// The portal's public side shows activity once, not twice.
 	reqs, _, err := s.DataRequests(ctx, cityhub.DataRequestFilter{})

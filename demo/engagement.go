@@ -15,7 +15,10 @@ const Citizen = "citizen"
 // rated and commented on the enterprise register (with the provider's
 // reply), asked for bus arrival data (answered by the transport
 // commission) and applied for a dataset open on conditions (waiting for
-// its provider). It runs once: nothing is added when the citizen exists.
+// its provider), and put two applications in the showcase (成果展示): one
+// shown, approved by the platform administrator "admin" when the server
+// made one, one waiting for review. It runs once: nothing is added when the
+// citizen exists.
 func loadEngagement(ctx context.Context, store cityhub.Store, pwHash string) (bool, error) {
 	if _, _, err := store.UserByUsername(ctx, Citizen); err == nil {
 		return false, nil
@@ -79,6 +82,24 @@ func loadEngagement(ctx context.Context, store cityhub.Store, pwHash string) (bo
 	}
 	if _, err := store.AnswerDataRequest(transport, req.ID, cityhub.RequestAnswer{Status: cityhub.RequestPlanned,
 		Reply: "已纳入今年开放计划，预计第四季度通过接口开放。"}); err != nil {
+		return false, err
+	}
+	parking, err := find(cityhub.CatalogQuery{Q: "公共停车场泊位信息"})
+	if err != nil {
+		return false, err
+	}
+	app := &cityhub.ShowcaseItem{Title: "甬城停车助手", URL: "https://example.org/ningbo-parking",
+		Description: "在地图上显示附近公共停车场的空余泊位，帮助市民就近停车、错峰出行。", EntryIDs: []int64{parking.ID}}
+	if err := store.CreateShowcaseItem(me, app); err != nil {
+		return false, err
+	}
+	if admin, err := as("admin"); err == nil {
+		if _, err := store.DecideShowcaseItem(admin, app.ID, true, ""); err != nil {
+			return false, err
+		}
+	}
+	if err := store.CreateShowcaseItem(me, &cityhub.ShowcaseItem{Title: "企业信息速查小程序", URL: "https://example.org/company-lookup",
+		Description: "输入企业名称即可查看登记信息和经营范围，数据来自企业登记基本信息。", EntryIDs: []int64{register.ID}}); err != nil {
 		return false, err
 	}
 	if conditional, err := find(cityhub.CatalogQuery{OpenType: cityhub.Conditional}); err == nil {
