@@ -79,6 +79,11 @@ func (s *Server) OpenAPI() map[string]any {
 	paths["/readyz"] = plain("Readiness: store reachable and migrations applied; shows the schema version")
 	paths["/metrics"] = plain("Prometheus metrics in the text format")
 	paths["/api/v1/openapi.json"] = plain("This document")
+	for _, m := range s.Mounted {
+		for path, item := range m {
+			paths[path] = item
+		}
+	}
 	return map[string]any{
 		"openapi": "3.1.0",
 		"info": map[string]any{"title": "cityhub API", "version": s.Version,

@@ -54,6 +54,9 @@ type Server struct {
 	// RegisterRate limits self-registrations per client address; zero:
 	// DefaultRegisterRate.
 	RegisterRate openaccess.Rate
+	// Mounted documents, by path, the routes served beside this API (the
+	// CKAN Action API, the DCAT feeds), for the OpenAPI document.
+	Mounted []map[string]map[string]any
 
 	loads         sync.WaitGroup
 	registrations struct {

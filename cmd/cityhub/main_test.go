@@ -169,6 +169,14 @@ func TestServeEndToEnd(t *testing.T) {
 			t.Errorf("%s: status %d, rate limit %q, %.300s", path, resp.StatusCode, resp.Header.Get("X-RateLimit-Limit"), body)
 		}
 	}
+	// And documented in the OpenAPI document beside the platform's own API.
+	doc := getJSON(t, "GET", base+"/api/v1/openapi.json", "", nil, 200)
+	for _, path := range []string{"/api/3/action/package_search", "/api/3/action/datastore_search", "/datastore/dump/{id}",
+		"/catalog.ttl", "/dataset/{name}.jsonld", "/api/v1/departments"} {
+		if doc["paths"].(map[string]any)[path] == nil {
+			t.Errorf("the OpenAPI document lacks %s", path)
+		}
+	}
 
 	if err := stop(); err != nil {
 		t.Fatalf("graceful stop: %v", err)

@@ -145,7 +145,7 @@ func cmdServe(ctx context.Context, e *env) error {
 	api := &httpapi.Server{Store: store, Auth: authn, AuditKey: key.Public(), Logger: log.With("component", "http"),
 		Metrics: metrics, Version: version, MaxBody: c.MaxBodyBytes, Search: index, Policy: c.Catalog,
 		SpoolDir: filepath.Join(c.Data, "spool"), Background: loadCtx, Series: iot.series, Ingest: iot.pipeline,
-		Limiter: limiter, Usage: usage}
+		Limiter: limiter, Usage: usage, Mounted: []map[string]map[string]any{ckan.OpenAPIPaths(), dcat.OpenAPIPaths()}}
 	if iot.bridge != nil {
 		api.Bridge = iot.bridge
 	}
