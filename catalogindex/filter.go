@@ -17,7 +17,6 @@ type filter struct {
 	departments []int64
 	published   int64
 	class       string
-	provider    int64
 	status      int64
 	share       int64
 	open        int64
@@ -34,7 +33,7 @@ type filter struct {
 // compile resolves q's filter values; ok is false when a value is held by no
 // entry, so nothing can match.
 func (x *Index) compile(q cityhub.CatalogQuery) (filter, bool) {
-	f := filter{all: q.Scope.All, departments: q.Scope.Departments, class: q.Classification, provider: q.ProviderID,
+	f := filter{all: q.Scope.All, departments: q.Scope.Departments, class: q.Classification,
 		published: none, status: none, share: none, open: none, format: none, cycle: none, domain: none, tag: none, prov: none}
 	if id, ok := x.status.lookup(cityhub.StatusPublished); ok {
 		f.published = int64(id)
@@ -112,10 +111,7 @@ func (f *filter) accepts(x *Index, d *fact, tags []uint32) bool {
 	}
 	eq := func(want int64, got uint32) bool { return want == none || want == int64(got) }
 	if !eq(f.status, d.status) || !eq(f.share, d.share) || !eq(f.open, d.open) || !eq(f.format, d.format) ||
-		!eq(f.cycle, d.cycle) || !eq(f.domain, d.domain) {
-		return false
-	}
-	if f.provider > 0 && d.provider != f.provider || d.updated < f.from || d.updated > f.to {
+		!eq(f.cycle, d.cycle) || !eq(f.domain, d.domain) || !eq(f.prov, d.prov) || d.updated < f.from || d.updated > f.to {
 		return false
 	}
 	if f.class != "" && !strings.HasPrefix(x.docs[d.slot].class, f.class) {

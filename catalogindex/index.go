@@ -50,14 +50,13 @@ func weight(mask uint8) int {
 // doc is what the index keeps of one entry: its facet values and sort keys.
 // The entry itself is read from the store for the page shown.
 type doc struct {
-	id      int64
-	live    bool
-	class   string
-	updated int64
-	name    string
-	code    string
-	facts   fact // tags unset: the document's own are below
-	tags    []uint32
+	id    int64
+	live  bool
+	class string
+	name  string
+	code  string
+	facts fact // tags unset: the document's own are below
+	tags  []uint32
 }
 
 // fact is what filters and facets read of a live document: ids in the
@@ -259,7 +258,7 @@ func (x *Index) rankByUpdated() {
 	}
 	slices.SortFunc(order, func(a, b uint32) int {
 		da, db := &x.docs[a], &x.docs[b]
-		if c := cmp.Compare(db.updated, da.updated); c != 0 {
+		if c := cmp.Compare(db.facts.updated, da.facts.updated); c != 0 {
 			return c
 		}
 		return cmp.Compare(db.id, da.id)
@@ -296,10 +295,11 @@ func (x *Index) remove(id int64) {
 // add appends e in a new slot, so posting lists stay sorted by slot.
 func (x *Index) add(e *cityhub.CatalogEntry) {
 	s := uint32(len(x.docs))
-	d := doc{id: e.ID, live: true, class: e.ClassificationCode, updated: e.UpdatedAt.UnixMicro(), name: e.Name, code: e.Code,
-		facts: fact{slot: s, provider: e.ProviderID, updated: e.UpdatedAt.UnixMicro(), status: x.status.id(e.Status), share: x.share.id(e.ShareType),
-			open: x.open.id(e.OpenType), format: x.format.id(e.Format), cycle: x.cycle.id(e.UpdateCycle),
-			domain: x.domain.id(e.Domain), prov: x.provs.id(strconv.FormatInt(e.ProviderID, 10)),
+	d := doc{id: e.ID, live: true, class: e.ClassificationCode, name: e.Name, code: e.Code,
+		facts: fact{slot: s, provider: e.ProviderID, updated: e.UpdatedAt.UnixMicro(),
+			status: x.status.id(e.Status), share: x.share.id(e.ShareType), open: x.open.id(e.OpenType),
+			format: x.format.id(e.Format), cycle: x.cycle.id(e.UpdateCycle), domain: x.domain.id(e.Domain),
+			prov:   x.provs.id(strconv.FormatInt(e.ProviderID, 10)),
 			class1: x.classes.id(e.ClassificationCode[:1]),
 			class3: x.classes.id(e.ClassificationCode[:min(3, len(e.ClassificationCode))])}}
 	for _, t := range e.Tags {
