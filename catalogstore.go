@@ -2,8 +2,10 @@ package cityhub
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -94,6 +96,10 @@ type CatalogQuery struct {
 	// ModifiedFrom and ModifiedTo bound UpdatedAt, both included; zero
 	// leaves that end open (harvesters ask for what changed since).
 	ModifiedFrom, ModifiedTo time.Time
+	// AnyOf keeps entries with any of a facet's values, NoneOf those with
+	// none of them (CKAN's fq with OR and NOT), by the names in SetFacets;
+	// a provider by its id in decimal. An empty AnyOf list keeps nothing.
+	AnyOf, NoneOf map[string][]string
 	// Public narrows to what the public sees (CatalogEntry.PublicMetadata):
 	// published, open unconditionally or on conditions; Scope is moot.
 	Public bool
@@ -123,6 +129,31 @@ func (q CatalogQuery) ModifiedBounds() (from, to int64) {
 		}
 	}
 	return from, to
+}
+
+// SetFacets are the facets AnyOf and NoneOf take.
+var SetFacets = []string{"provider", "share_type", "open_type", "format", "update_cycle", "domain", "tag"}
+
+// CheckSets says which AnyOf or NoneOf facet is not one of SetFacets.
+func (q CatalogQuery) CheckSets() error {
+	for _, m := range []map[string][]string{q.AnyOf, q.NoneOf} {
+		for name, vals := range m {
+			if !slices.Contains(SetFacets, name) {
+				return &Error{Code: EINVALID, Message: "invalid catalog query",
+					Fields: map[string]string{"facet": fmt.Sprintf("%q cannot be filtered by sets: one of %s", name, strings.Join(SetFacets, ", "))}}
+			}
+			if name != "provider" {
+				continue
+			}
+			for _, v := range vals {
+				if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+					return &Error{Code: EINVALID, Message: "invalid catalog query",
+						Fields: map[string]string{"provider": fmt.Sprintf("%q is not a provider id", v)}}
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // Facet names, as they appear in CatalogResult.Facets.

@@ -28,6 +28,49 @@ type filter struct {
 	tag         int64
 	prov        int64 // provider in the providers dictionary
 	from, to    int64 // UpdatedAt bounds in Unix microseconds, included
+	sets        []valueSet
+}
+
+// valueSet is an AnyOf or NoneOf facet as dictionary ids.
+type valueSet struct {
+	of   func(d *fact) uint32 // the facet's value; nil: the tags
+	in   []bool               // by dictionary id
+	none bool                 // NoneOf: documents holding none of them pass
+}
+
+func (s *valueSet) accepts(d *fact, tags []uint32) bool {
+	has := false
+	if s.of == nil {
+		for _, t := range tags {
+			if int(t) < len(s.in) && s.in[t] {
+				has = true
+				break
+			}
+		}
+	} else if v := s.of(d); int(v) < len(s.in) {
+		has = s.in[v]
+	}
+	return has != s.none
+}
+
+// setFacet is the dictionary and value of a facet AnyOf and NoneOf take
+// (cityhub.SetFacets); of is nil for the tags.
+func (x *Index) setFacet(name string) (d *dict, of func(*fact) uint32) {
+	switch name {
+	case "provider":
+		return &x.provs, func(d *fact) uint32 { return d.prov }
+	case "share_type":
+		return &x.share, func(d *fact) uint32 { return d.share }
+	case "open_type":
+		return &x.open, func(d *fact) uint32 { return d.open }
+	case "format":
+		return &x.format, func(d *fact) uint32 { return d.format }
+	case "update_cycle":
+		return &x.cycle, func(d *fact) uint32 { return d.cycle }
+	case "domain":
+		return &x.domain, func(d *fact) uint32 { return d.domain }
+	}
+	return &x.tags, nil
 }
 
 // compile resolves q's filter values; ok is false when a value is held by no
@@ -60,6 +103,25 @@ func (x *Index) compile(q cityhub.CatalogQuery) (filter, bool) {
 		set(&f.prov, &x.provs, strconv.FormatInt(q.ProviderID, 10))
 	}
 	f.from, f.to = q.ModifiedBounds()
+	for _, m := range []struct {
+		sets map[string][]string
+		none bool
+	}{{q.AnyOf, false}, {q.NoneOf, true}} {
+		for name, vals := range m.sets {
+			d, of := x.setFacet(name)
+			vs := valueSet{of: of, in: make([]bool, len(d.vals)), none: m.none}
+			found := false
+			for _, v := range vals {
+				if id, ok := d.lookup(v); ok {
+					vs.in[id], found = true, true
+				}
+			}
+			if !found && !m.none {
+				ok = false // any of values no entry holds
+			}
+			f.sets = append(f.sets, vs)
+		}
+	}
 	if q.Public {
 		f.public, f.all = true, false
 		for _, t := range []string{cityhub.Unconditional, cityhub.Conditional} {
@@ -81,7 +143,7 @@ func (x *Index) compilePublic() filter {
 // what the public sees with at most one facet value: counted ahead, when
 // the catalog last changed.
 func (f *filter) publicTotal(x *Index) (int, bool) {
-	if !f.public || f.class != "" || f.status != none || f.from != math.MinInt64 || f.to != math.MaxInt64 {
+	if !f.public || f.class != "" || f.status != none || f.from != math.MinInt64 || f.to != math.MaxInt64 || len(f.sets) > 0 {
 		return 0, false
 	}
 	c := x.ranked.publicCounts
@@ -116,6 +178,11 @@ func (f *filter) accepts(x *Index, d *fact, tags []uint32) bool {
 	}
 	if f.class != "" && !strings.HasPrefix(x.docs[d.slot].class, f.class) {
 		return false
+	}
+	for i := range f.sets {
+		if !f.sets[i].accepts(d, tags) {
+			return false
+		}
 	}
 	return f.tag == none || slices.Contains(tags, uint32(f.tag))
 }

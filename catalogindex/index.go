@@ -339,6 +339,9 @@ func (x *Index) add(e *cityhub.CatalogEntry) {
 // done (it starts on the first call if Start was not called), the store
 // answers.
 func (x *Index) SearchCatalog(ctx context.Context, q cityhub.CatalogQuery) (*cityhub.CatalogResult, error) {
+	if err := q.CheckSets(); err != nil {
+		return nil, err
+	}
 	x.Start(ctx)
 	if !x.built() {
 		return x.src.SearchCatalog(ctx, q)

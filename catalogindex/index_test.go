@@ -86,6 +86,14 @@ func TestIndexAgreesWithStore(t *testing.T) {
 		{Public: true, Format: cityhub.FormatDatabase, Domain: "market", Limit: 5},
 		{Public: true, Classification: "1", Limit: 5},
 		{Public: true, Status: cityhub.StatusDraft, Limit: 5},
+		// Sets of values: any of them, none of them.
+		{Scope: all, AnyOf: map[string][]string{"domain": {"traffic", "environment"}}, Facets: true, Sort: "updated"},
+		{Public: true, NoneOf: map[string][]string{"provider": {"5"}}, Limit: 5},
+		{Scope: all, AnyOf: map[string][]string{"tag": {"路灯", "停车"}}, NoneOf: map[string][]string{"format": {cityhub.FormatDatabase}}, Sort: "updated"},
+		{Scope: all, AnyOf: map[string][]string{"format": {}}},
+		{Scope: all, AnyOf: map[string][]string{"update_cycle": {"no-such-cycle"}}, Facets: true},
+		{Q: "数据", Scope: all, AnyOf: map[string][]string{"open_type": {cityhub.Unconditional, cityhub.Conditional}}, Sort: "updated"},
+		{Public: true, NoneOf: map[string][]string{"tag": {"路灯"}, "share_type": {cityhub.Conditional}}, Facets: true, Limit: 10},
 	}
 	// Modified since the middle entry's time, and up to it.
 	every, err := s.SearchCatalog(ctx, cityhub.CatalogQuery{Scope: all, Sort: "updated", Limit: 1000})
@@ -129,6 +137,22 @@ func TestIndexAgreesWithStore(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A set over a facet the stores cannot filter by sets is refused alike.
+func TestSetsOfUnknownFacetsRefused(t *testing.T) {
+	s, ctx := openDemo(t)
+	x := catalogindex.New(s)
+	x.Start(ctx)
+	<-x.Ready()
+	for _, q := range []cityhub.CatalogQuery{{AnyOf: map[string][]string{"status": {"draft"}}},
+		{NoneOf: map[string][]string{"provider": {"x"}}}} {
+		for name, src := range map[string]cityhub.CatalogSearcher{"store": s, "index": x} {
+			if _, err := src.SearchCatalog(ctx, q); cityhub.ErrorCode(err) != cityhub.EINVALID {
+				t.Errorf("%s %+v: %v, want invalid", name, q, err)
+			}
+		}
 	}
 }
 

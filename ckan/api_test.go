@@ -340,6 +340,20 @@ func TestPackageSearchQueries(t *testing.T) {
 	f := newFixture(t)
 	org := strings.ToLower(f.dept.CreditCode)
 	all, _ := f.searchNames(t, nil)
+	hasTag := func(names ...string) func(p map[string]any) bool {
+		return func(p map[string]any) bool {
+			for _, tg := range p["tags"].([]any) {
+				if slices.Contains(names, tg.(map[string]any)["name"].(string)) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	lacksTag := func(name string) func(p map[string]any) bool {
+		return func(p map[string]any) bool { return !hasTag(name)(p) }
+	}
+	ofOrg := func(p map[string]any) bool { return p["organization"].(map[string]any)["name"] == org }
 	cases := []struct {
 		name      string
 		q         url.Values
@@ -372,6 +386,24 @@ func TestPackageSearchQueries(t *testing.T) {
 		{"draft's tag", url.Values{"fq": {"tags:草稿专用标签"}}, nil, nil, nil, true},
 		{"closed entry's tag", url.Values{"q": {"不开放专用标签"}}, nil, nil, nil, true},
 		{"everything", url.Values{"q": {"*:*"}, "fq": {"*:*"}}, all, nil, nil, false},
+		// NOT and OR on the fields a facet stands behind.
+		{"not a tag", url.Values{"fq": {"-tags:违法"}}, []string{f.open.PackageName()}, []string{f.cond.PackageName()}, lacksTag("违法"), false},
+		{"NOT a tag", url.Values{"fq": {"NOT tags:违法 AND organization:" + org}}, []string{f.open.PackageName()},
+			[]string{f.cond.PackageName()}, func(p map[string]any) bool { return lacksTag("违法")(p) && ofOrg(p) }, false},
+		{"either tag", url.Values{"fq": {"tags:违法 OR tags:收费"}}, []string{f.open.PackageName(), f.cond.PackageName()}, nil,
+			hasTag("违法", "收费"), false},
+		{"either tag, grouped", url.Values{"fq": {`tags:("违法" OR 收费)`}}, []string{f.open.PackageName(), f.cond.PackageName()}, nil,
+			hasTag("违法", "收费"), false},
+		{"not this organization", url.Values{"fq": {"-organization:" + org}}, nil, []string{f.open.PackageName(), f.cond.PackageName()},
+			func(p map[string]any) bool { return !ofOrg(p) }, false},
+		{"one of two organizations", url.Values{"fq": {"organization:" + org + " OR organization:nobody"}},
+			[]string{f.open.PackageName(), f.cond.PackageName()}, nil, ofOrg, false},
+		{"not CSV", url.Values{"fq": {"-res_format:CSV"}}, []string{f.file.PackageName()},
+			[]string{f.open.PackageName(), f.cond.PackageName()}, func(p map[string]any) bool { return p["num_resources"] == 0.0 }, false},
+		{"groups, any of two", url.Values{"fq": {"groups:(traffic OR nowhere)"}}, []string{f.open.PackageName()}, nil,
+			func(p map[string]any) bool { return p["groups"].([]any)[0].(map[string]any)["name"] == "traffic" }, false},
+		{"a tag and not another", url.Values{"fq": {"tags:停车 -tags:违法"}}, []string{f.open.PackageName()},
+			[]string{f.cond.PackageName()}, func(p map[string]any) bool { return hasTag("停车")(p) && lacksTag("违法")(p) }, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -401,7 +433,9 @@ func TestPackageSearchQueries(t *testing.T) {
 			}
 		})
 	}
-	for _, fq := range []string{"-tags:停车", "tags:停车 OR tags:收费", "NOT tags:停车", "(tags:停车)", "name:x",
+	for _, fq := range []string{"(tags:停车)", "name:x", "tags:停车 OR groups:traffic", "NOT", "tags:停车 OR", "OR tags:停车",
+		"license_id:(a OR b)", "-license_id:x", "tags:(停车 AND 收费)", "tags:(停车 收费)", "NOT 停车", "tags:(停车",
+		"-tags:停车 OR tags:收费", "-metadata_modified:[* TO *]",
 		"metadata_created:[2020-01-01T00:00:00Z TO *]", "metadata_modified:[yesterday TO *]",
 		"metadata_modified:[2020-01-01 *]", "metadata_modified:[2020-01-01T00:00:00Z TO *", "tags:停*", `tags:"停车`, "tags:停车 tags:收费", "organization:"} {
 		f.get(t, "package_search", url.Values{"fq": {fq}}).failed(t, http.StatusBadRequest, "Search Query Error",

@@ -27,6 +27,7 @@ func FuzzParams(f *testing.F) {
 		{0, "q=停车&fq=organization:x tags:\"a b\"&rows=5&facet.field=[\"tags\"]", `{"q": "停车", "rows": 2000, "start": -1}`},
 		{0, "fq=tags:\"unterminated&sort=name desc", `{"fq": "+res_format:CSV AND groups:traffic", "facet.field": "[1,2]"}`},
 		{0, "fq=(a OR b)&facet.limit=-1&facet.mincount=x", `{"facet.field": {"a": 1}, "fq_list": ["tags:a", 3]}`},
+		{0, "fq=-tags:a OR tags:(b OR \"c d\")&q=NOT x", `{"fq": "NOT organization:x AND res_format:(CSV OR PDF) -groups:(a"}`},
 		{0, "q=metadata_modified:[&fq=metadata_modified:{2026-01-01 TO NOW]", `{"fq": "metadata_modified:[* TO 2026-01-01T00:00:00.5+08:00}"}`},
 		{1, "resource_id=" + rid + "&filters={\"lot\":[\"a\",null]}&sort=\"lot\" desc,amount", `{"resource_id": "` + rid + `", "filters": [1], "q": {"a": 1}}`},
 		{1, "resource_id=" + rid + "&limit=1e3&offset=-5&after=9&fields=_id,lot", `{"resource_id": "` + rid + `", "limit": 1.5, "fields": [["x"]], "sort": {"a":1}}`},

@@ -258,7 +258,7 @@ var helpDocs = map[string]string{
 		":param limit: if given, the list of datasets will be broken into pages of at most ``limit`` datasets per page\n" +
 		":param offset: when ``limit`` is given, the offset to start returning packages from\n:rtype: list of strings",
 	"package_search": "Search for packages satisfying a given search criteria.\n\n" +
-		":param q: the search query (free text; default \"*:*\")\n:param fq: filter clauses field:value joined by AND (organization, owner_org, groups, tags, res_format, license_id, extras_update_cycle, extras_open_type, extras_resource_format, extras_classification_code), and metadata_modified:[from TO to] with * for an open end (what changed since a harvest)\n" +
+		":param q: the search query (free text; default \"*:*\")\n:param fq: filter clauses field:value joined by AND (organization, owner_org, groups, tags, res_format, license_id, extras_update_cycle, extras_open_type, extras_resource_format, extras_classification_code), and metadata_modified:[from TO to] with * for an open end (what changed since a harvest); on organization, owner_org, groups, tags, res_format and the extras_ fields also -field:value or NOT field:value, and field:(a OR b) or field:a OR field:b\n" +
 		":param sort: \"score desc, metadata_modified desc\" (default), \"metadata_modified desc\", \"name asc\" or \"title_string asc\"\n" +
 		":param rows: the maximum number of matching rows (datasets) to return (default 10, at most 1000)\n:param start: the offset in the complete result\n" +
 		":param facet.field: the fields to facet upon (JSON list)\n:param facet.limit: values a facet lists (default 50)\n:param facet.mincount: the minimum count a facet value must have (default 1)\n" +

@@ -1,7 +1,6 @@
 package ckan
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,10 +34,9 @@ var facetSources = map[string]string{
 
 // spec is a package search in the catalog's terms.
 type spec struct {
-	q       cityhub.CatalogQuery
-	formats []string // nil: any; else one of these
-	none    bool     // some clause matches nothing
-	text    []string
+	q    cityhub.CatalogQuery
+	none bool // some clause matches nothing
+	text []string
 }
 
 func (sp *spec) setString(dst *string, v string) {
@@ -48,15 +46,51 @@ func (sp *spec) setString(dst *string, v string) {
 	*dst = v
 }
 
-// restrictFormats keeps the formats in both sets.
-func (sp *spec) restrictFormats(fs []string) {
-	if sp.formats == nil {
-		sp.formats = fs
-		return
+// restrict keeps entries with any of vals in a facet; clauses on one facet
+// joined by AND keep what they share. Tags are many a package, so two tags
+// clauses would ask for both: refused, as the catalog filters one.
+func (sp *spec) restrict(facet string, vals []string, t token) error {
+	if sp.q.AnyOf == nil {
+		sp.q.AnyOf = map[string][]string{}
 	}
-	sp.formats = slices.DeleteFunc(slices.Clone(sp.formats), func(f string) bool { return !slices.Contains(fs, f) })
-	if len(sp.formats) == 0 {
+	if cur, ok := sp.q.AnyOf[facet]; ok {
+		if facet == "tag" && !slices.Equal(cur, vals) {
+			return searchError("at most one tags clause a search (%s)", t.raw)
+		}
+		vals = slices.DeleteFunc(slices.Clone(vals), func(v string) bool { return !slices.Contains(cur, v) })
+	}
+	sp.q.AnyOf[facet] = vals
+	if len(vals) == 0 {
 		sp.none = true
+	}
+	return nil
+}
+
+// exclude leaves out entries with any of vals in a facet.
+func (sp *spec) exclude(facet string, vals []string) {
+	if sp.q.NoneOf == nil {
+		sp.q.NoneOf = map[string][]string{}
+	}
+	sp.q.NoneOf[facet] = append(sp.q.NoneOf[facet], vals...)
+}
+
+// settle moves facets restricted to one value to the query's own fields:
+// the index counts what the public sees by one value ahead.
+func (sp *spec) settle() {
+	fields := map[string]*string{"domain": &sp.q.Domain, "tag": &sp.q.Tag, "format": &sp.q.Format,
+		"update_cycle": &sp.q.UpdateCycle, "open_type": &sp.q.OpenType}
+	for facet, vals := range sp.q.AnyOf {
+		if len(vals) != 1 {
+			continue
+		}
+		if facet == "provider" {
+			sp.q.ProviderID, _ = strconv.ParseInt(vals[0], 10, 64)
+		} else if dst := fields[facet]; dst != nil && *dst == "" {
+			*dst = vals[0]
+		} else {
+			continue
+		}
+		delete(sp.q.AnyOf, facet)
 	}
 }
 
@@ -101,17 +135,22 @@ func tokenize(s string) (toks []token, unterminated bool) {
 				field = value.String()
 				value.Reset()
 				i++
-			case (rs[i] == '[' || rs[i] == '{') && value.Len() == 0 && !quoted:
-				// A range, [a TO b] or {a TO b}, spaces and all.
+			case (rs[i] == '[' || rs[i] == '{' || rs[i] == '(') && value.Len() == 0 && !quoted:
+				// A range, [a TO b] or {a TO b}, or a group, (a OR b): spaces
+				// and all.
+				ends := "]}"
+				if rs[i] == '(' {
+					ends = ")"
+				}
 				for i < len(rs) {
 					r := rs[i]
 					value.WriteRune(r)
 					i++
-					if r == ']' || r == '}' {
+					if strings.ContainsRune(ends, r) {
 						break
 					}
 				}
-				if r := []rune(value.String()); r[len(r)-1] != ']' && r[len(r)-1] != '}' {
+				if r := []rune(value.String()); !strings.ContainsRune(ends, r[len(r)-1]) {
 					unterminated = true
 				}
 			default:
@@ -144,91 +183,113 @@ var knownFields = []string{"organization", "owner_org", "groups", "tags", "res_f
 	"extras_update_cycle", "extras_open_type", "extras_resource_format", "extras_classification_code", "text",
 	"dataset_type", "type", "state", "capacity", "site_id"}
 
-// clause applies field:value to sp. inQ tells whether the clause came from
-// q, where an unknown field is taken as text.
-func (c *call) clause(sp *spec, dir *directory, t token, inQ bool) error {
-	field := strings.TrimPrefix(t.field, "+")
-	if strings.HasPrefix(field, "-") {
-		return searchError("negated clauses (%s) are not supported", t.raw)
-	}
-	v := t.value
-	if field == "*" && v == "*" {
-		return nil // *:*
-	}
-	if !slices.Contains(knownFields, field) {
-		if inQ {
-			sp.text = append(sp.text, t.raw)
-			return nil
-		}
-		return searchError("field %q is not supported in fq; use organization, owner_org, groups, tags, res_format, "+
-			"license_id, extras_update_cycle, extras_open_type, extras_resource_format or extras_classification_code", field)
-	}
-	if v == "" {
-		return searchError("%s: no value", field)
-	}
-	if field == "metadata_modified" {
-		return modifiedRange(sp, t)
-	}
-	if !t.quoted {
-		if strings.HasPrefix(v, "[") || strings.HasPrefix(v, "{") {
-			return searchError("range queries (%s) are not supported", t.raw)
-		}
-		if strings.HasPrefix(v, "(") || strings.HasSuffix(v, ")") {
-			return searchError("grouping with parentheses (%s) is not supported", t.raw)
-		}
-		if v != "*" && strings.ContainsAny(v, "*?") {
-			return searchError("wildcards in values (%s) are not supported", t.raw)
-		}
-		if v == "*" {
-			return nil // any value
-		}
-	}
+// facetValues are the catalog facet and values an fq field:value names,
+// for the fields that map to a facet (so may be negated or joined by OR);
+// no values when nothing can have it. ok is false for other fields.
+func (c *call) facetValues(dir *directory, field, v string) (facet string, vals []string, ok bool) {
 	switch field {
-	case "text":
-		sp.text = append(sp.text, v)
 	case "organization", "owner_org":
 		o := dir.orgByKey[v]
 		if o == nil {
 			o = dir.orgByKey[strings.ToLower(v)]
 		}
 		if o == nil || field == "organization" && o.name != strings.ToLower(v) {
-			sp.none = true
-			return nil
+			return "provider", nil, true
 		}
-		if sp.q.ProviderID != 0 && sp.q.ProviderID != o.dept.ID {
-			sp.none = true
-		}
-		sp.q.ProviderID = o.dept.ID
+		return "provider", []string{strconv.FormatInt(o.dept.ID, 10)}, true
 	case "groups":
-		sp.setString(&sp.q.Domain, v)
+		return "domain", []string{v}, true
 	case "tags":
-		if sp.q.Tag != "" && sp.q.Tag != v {
-			return searchError("at most one tags clause a search (%s)", t.raw)
-		}
-		sp.q.Tag = v
+		return "tag", []string{v}, true
 	case "res_format":
 		if strings.EqualFold(v, "CSV") {
-			sp.restrictFormats(tableFormats)
-		} else {
-			sp.none = true
+			return "format", tableFormats, true
 		}
-	case "license_id":
-		if !strings.EqualFold(v, c.s.license().ID) {
-			sp.none = true
-		}
+		return "format", nil, true
 	case "extras_update_cycle", "extras_open_type", "extras_resource_format":
 		terms := map[string][]cityhub.Term{"extras_update_cycle": cityhub.UpdateCycles,
 			"extras_open_type": cityhub.OpenTypes, "extras_resource_format": cityhub.Formats}[field]
-		term, ok := cityhub.TermByLabel(terms, v)
-		switch {
-		case !ok:
+		facet := map[string]string{"extras_update_cycle": "update_cycle", "extras_open_type": "open_type",
+			"extras_resource_format": "format"}[field]
+		if term, ok := cityhub.TermByLabel(terms, v); ok {
+			return facet, []string{term.Code}, true
+		}
+		return facet, nil, true
+	}
+	return "", nil, false
+}
+
+// setFields are the fq fields that may be negated or joined by OR.
+const setFields = "organization, owner_org, groups, tags, res_format, extras_update_cycle, extras_open_type and extras_resource_format"
+
+// clause applies field:value to sp, or leaves out what matches it when
+// negated. inQ tells whether the clause came from q, where an unknown
+// field is taken as text. A value in parentheses is values joined by OR.
+func (c *call) clause(sp *spec, dir *directory, t token, inQ, negated bool) error {
+	field := strings.TrimPrefix(t.field, "+")
+	if f, ok := strings.CutPrefix(field, "-"); ok {
+		field, negated = f, !negated
+	}
+	v := t.value
+	if field == "*" && v == "*" && !negated {
+		return nil // *:*
+	}
+	if !slices.Contains(knownFields, field) {
+		if inQ && !negated {
+			sp.text = append(sp.text, t.raw)
+			return nil
+		}
+		return searchError("field %q is not supported in fq; use organization, owner_org, groups, tags, res_format, "+
+			"license_id, metadata_modified, extras_update_cycle, extras_open_type, extras_resource_format or "+
+			"extras_classification_code", field)
+	}
+	if v == "" {
+		return searchError("%s: no value", field)
+	}
+	if field == "metadata_modified" && !negated {
+		return modifiedRange(sp, t)
+	}
+	values := []string{v}
+	if !t.quoted {
+		if strings.HasPrefix(v, "(") {
+			var err error
+			if values, err = orValues(t); err != nil {
+				return err
+			}
+		} else if strings.HasPrefix(v, "[") || strings.HasPrefix(v, "{") {
+			return searchError("range queries (%s) are supported on metadata_modified only", t.raw)
+		}
+		for _, x := range values {
+			if x != "*" && strings.ContainsAny(x, "*?") {
+				return searchError("wildcards in values (%s) are not supported", t.raw)
+			}
+		}
+		if len(values) == 1 && values[0] == "*" && !negated {
+			return nil // any value
+		}
+	}
+	if _, _, ok := c.facetValues(dir, field, ""); ok {
+		var facet string
+		var union []string
+		for _, x := range values {
+			f, vals, _ := c.facetValues(dir, field, x)
+			facet, union = f, append(union, vals...)
+		}
+		if negated {
+			sp.exclude(facet, union)
+			return nil
+		}
+		return sp.restrict(facet, union, t)
+	}
+	if negated || len(values) > 1 {
+		return searchError("NOT and OR (%s) are supported on %s only", t.raw, setFields)
+	}
+	switch field {
+	case "text":
+		sp.text = append(sp.text, v)
+	case "license_id":
+		if !strings.EqualFold(v, c.s.license().ID) {
 			sp.none = true
-		case field == "extras_update_cycle":
-			sp.setString(&sp.q.UpdateCycle, term.Code)
-		case field == "extras_open_type":
-			sp.setString(&sp.q.OpenType, term.Code)
-		default:
-			sp.restrictFormats([]string{term.Code})
 		}
 	case "extras_classification_code":
 		switch cur := sp.q.Classification; {
@@ -252,6 +313,27 @@ func (c *call) clause(sp *spec, dir *directory, t token, inQ bool) error {
 	case "site_id":
 	}
 	return nil
+}
+
+// orValues reads the values of field:(a OR b …).
+func orValues(t token) ([]string, error) {
+	inner := strings.TrimSuffix(strings.TrimPrefix(t.value, "("), ")")
+	toks, _ := tokenize(inner)
+	var out []string
+	for i, x := range toks {
+		isOr := !x.quoted && (x.value == "OR" || x.value == "||")
+		switch {
+		case i%2 == 1 && isOr:
+		case i%2 == 0 && !isOr && x.field == "" && !strings.HasPrefix(x.value, "("):
+			out = append(out, x.value)
+		default:
+			return nil, searchError("a group (%s) is values joined by OR: (a OR b)", t.raw)
+		}
+	}
+	if len(out) == 0 || len(toks)%2 == 0 {
+		return nil, searchError("a group (%s) is values joined by OR: (a OR b)", t.raw)
+	}
+	return out, nil
 }
 
 // modifiedRange applies metadata_modified:[from TO to] (or {…} for ends
@@ -328,34 +410,94 @@ func solrTime(s string) (time.Time, error) {
 	return time.Time{}, errors.New("not a time")
 }
 
-// parseFilter reads an fq string into sp.
+// parseFilter reads an fq string into sp: clauses joined by AND (or by
+// nothing); NOT or - before a clause leaves out what it matches; clauses
+// on one field joined by OR keep any of their values.
 func (c *call) parseFilter(sp *spec, dir *directory, fq string) error {
 	toks, open := tokenize(fq)
 	if open {
-		return searchError("unterminated quote in fq %s", fq)
+		return searchError("unterminated quote, range or group in fq %s", fq)
+	}
+	var group []token // clauses joined by OR so far
+	negated, or := false, false
+	flush := func() error {
+		defer func() { group = nil }()
+		switch {
+		case len(group) == 0:
+			return nil
+		case len(group) == 1:
+			return c.clause(sp, dir, group[0], false, false)
+		}
+		// a OR b on one field: the values of one clause, (a OR b).
+		field, values := group[0].field, []string{}
+		for _, t := range group {
+			if t.field != field || strings.HasPrefix(t.field, "-") || t.quoted && strings.HasPrefix(t.value, "(") {
+				return searchError("OR joins clauses on one field, without NOT (%s OR %s)", group[0].raw, t.raw)
+			}
+			v := t.value
+			if t.quoted {
+				v = strconv.Quote(v)
+			}
+			values = append(values, v)
+		}
+		return c.clause(sp, dir, token{field: field, value: "(" + strings.Join(values, " OR ") + ")",
+			raw: fq}, false, false)
 	}
 	for _, t := range toks {
-		switch t.field {
-		case "":
-			switch {
-			case t.quoted:
-				sp.text = append(sp.text, t.value)
+		if t.field == "" && !t.quoted {
+			switch t.value {
+			case "AND", "&&", "+":
 				continue
-			case t.value == "AND" || t.value == "&&" || t.value == "+":
+			case "OR", "||":
+				if len(group) == 0 || negated {
+					return searchError("OR needs a clause on each side (%s)", fq)
+				}
+				or = true
 				continue
-			case t.value == "OR" || t.value == "||" || t.value == "NOT" || t.value == "!" || strings.HasPrefix(t.value, "-"):
-				return searchError("%s is not supported in fq: clauses are joined by AND", t.value)
-			case strings.HasPrefix(t.value, "(") || strings.HasSuffix(t.value, ")"):
-				return searchError("grouping with parentheses (%s) is not supported", t.raw)
+			case "NOT", "!":
+				negated = !negated
+				continue
+			}
+			if strings.HasPrefix(t.value, "-") || strings.HasPrefix(t.value, "(") || strings.HasSuffix(t.value, ")") {
+				return searchError("%s: a clause is field:value, -field:value or field:(a OR b)", t.raw)
+			}
+		}
+		if t.field == "" {
+			if negated || or {
+				return searchError("NOT and OR join field clauses, not free text (%s)", t.raw)
+			}
+			if err := flush(); err != nil {
+				return err
 			}
 			sp.text = append(sp.text, strings.TrimPrefix(t.value, "+"))
 			continue
 		}
-		if err := c.clause(sp, dir, t, false); err != nil {
-			return err
+		switch {
+		case negated:
+			if or {
+				return searchError("OR joins clauses on one field, without NOT (%s)", fq)
+			}
+			if err := flush(); err != nil {
+				return err
+			}
+			if err := c.clause(sp, dir, t, false, true); err != nil {
+				return err
+			}
+			negated = false
+		case or:
+			group = append(group, t)
+			or = false
+		default:
+			if err := flush(); err != nil {
+				return err
+			}
+			group = []token{t}
 		}
 	}
-	return nil
+	if negated || or {
+		return searchError("NOT or OR at the end of fq %s", fq)
+	}
+	return flush()
 }
 
 // parseQuery reads q: field clauses filter, the rest is free text.
@@ -373,7 +515,7 @@ func (c *call) parseQuery(sp *spec, dir *directory, q string) error {
 			sp.text = append(sp.text, t.value)
 			continue
 		}
-		if err := c.clause(sp, dir, t, true); err != nil {
+		if err := c.clause(sp, dir, t, true, false); err != nil {
 			return err
 		}
 	}
@@ -494,6 +636,7 @@ func (c *call) packageSearch() (any, error) {
 		}
 	}
 	sp.q.Q = strings.Join(sp.text, " ")
+	sp.settle()
 	pg, err := c.s.find(c.ctx, sp, key, start, rows, len(facetFields) > 0)
 	if err != nil {
 		return nil, err
@@ -600,130 +743,21 @@ type searchPage struct {
 	facets  map[string][]cityhub.FacetValue
 }
 
-// find runs a search. A search for one of several formats (res_format:CSV
-// is 电子表格 or 数据库) runs once per format and merges the pages in the
-// sort's order; relevance cannot be merged (the scores stay in the index),
-// so such a search is ordered newest first.
+// find runs a search of what the public sees.
 func (s *Server) find(ctx context.Context, sp *spec, sortKey string, start, rows int, facets bool) (*searchPage, error) {
 	if sp.none {
 		return &searchPage{facets: map[string][]cityhub.FacetValue{}}, nil
 	}
 	q := sp.q
 	q.Public, q.Sort, q.Facets = true, sortKey, facets
-	if len(sp.formats) <= 1 {
-		if len(sp.formats) == 1 {
-			q.Format = sp.formats[0]
-		}
-		q.Offset, q.Limit = start, max(rows, 1)
-		res, err := s.Search.SearchCatalog(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		pg := &searchPage{total: res.Total, entries: res.Entries, facets: res.Facets}
-		if len(pg.entries) > rows {
-			pg.entries = pg.entries[:rows]
-		}
-		return pg, nil
+	q.Offset, q.Limit = start, max(rows, 1)
+	res, err := s.Search.SearchCatalog(ctx, q)
+	if err != nil {
+		return nil, err
 	}
-	if q.Sort == "" {
-		q.Sort = "updated"
-	}
-	less := entryOrder(q.Sort)
-	size := min(max(start+rows, 1), 1000)
-	streams := make([]*stream, len(sp.formats))
-	pg := &searchPage{facets: map[string][]cityhub.FacetValue{}}
-	merged := map[string]map[string]int{}
-	for i, f := range sp.formats {
-		st := &stream{s: s, q: q, size: size}
-		st.q.Format = f
-		if err := st.fill(ctx); err != nil {
-			return nil, err
-		}
-		pg.total += st.total
-		for name, vals := range st.facets {
-			if merged[name] == nil {
-				merged[name] = map[string]int{}
-			}
-			for _, v := range vals {
-				merged[name][v.Value] += v.Count
-			}
-		}
-		streams[i] = st
-	}
-	for name, counts := range merged {
-		vals := make([]cityhub.FacetValue, 0, len(counts))
-		for v, n := range counts {
-			vals = append(vals, cityhub.FacetValue{Value: v, Count: n})
-		}
-		pg.facets[name] = cityhub.TopFacetValues(vals)
-	}
-	for n := 0; n < start+rows; n++ {
-		var best *stream
-		for _, st := range streams {
-			if err := st.fill(ctx); err != nil {
-				return nil, err
-			}
-			if len(st.buf) > 0 && (best == nil || less(st.buf[0], best.buf[0]) < 0) {
-				best = st
-			}
-		}
-		if best == nil {
-			break
-		}
-		if n >= start {
-			pg.entries = append(pg.entries, best.buf[0])
-		}
-		best.buf = best.buf[1:]
+	pg := &searchPage{total: res.Total, entries: res.Entries, facets: res.Facets}
+	if len(pg.entries) > rows {
+		pg.entries = pg.entries[:rows]
 	}
 	return pg, nil
-}
-
-// stream reads one search's results page by page.
-type stream struct {
-	s      *Server
-	q      cityhub.CatalogQuery
-	size   int
-	buf    []*cityhub.CatalogEntry
-	next   int
-	done   bool
-	read   bool
-	total  int
-	facets map[string][]cityhub.FacetValue
-}
-
-// fill reads the next page when the buffer is empty.
-func (st *stream) fill(ctx context.Context) error {
-	if len(st.buf) > 0 || st.done {
-		return nil
-	}
-	q := st.q
-	q.Offset, q.Limit, q.Facets = st.next, st.size, st.q.Facets && !st.read
-	res, err := st.s.Search.SearchCatalog(ctx, q)
-	if err != nil {
-		return err
-	}
-	if !st.read {
-		st.total, st.facets, st.read = res.Total, res.Facets, true
-	}
-	st.buf = res.Entries
-	st.next += len(res.Entries)
-	if len(res.Entries) < st.size || st.next >= res.Total {
-		st.done = true
-	}
-	return nil
-}
-
-// entryOrder compares entries as the catalog's sort does.
-func entryOrder(sortKey string) func(a, b *cityhub.CatalogEntry) int {
-	switch sortKey {
-	case "name":
-		return func(a, b *cityhub.CatalogEntry) int {
-			return cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
-		}
-	case "code":
-		return func(a, b *cityhub.CatalogEntry) int { return strings.Compare(a.Code, b.Code) }
-	}
-	return func(a, b *cityhub.CatalogEntry) int {
-		return cmp.Or(b.UpdatedAt.Compare(a.UpdatedAt), cmp.Compare(b.ID, a.ID))
-	}
 }

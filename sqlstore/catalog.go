@@ -635,6 +635,38 @@ func (s *Store) SearchCatalog(ctx context.Context, cq cityhub.CatalogQuery) (*ci
 	if from, to := cq.ModifiedBounds(); from != math.MinInt64 || to != math.MaxInt64 {
 		w.add("e.updated_at BETWEEN ? AND ?", from, to)
 	}
+	if err := cq.CheckSets(); err != nil {
+		return nil, err
+	}
+	for _, m := range []struct {
+		sets map[string][]string
+		not  string
+	}{{cq.AnyOf, ""}, {cq.NoneOf, "NOT "}} {
+		for name, vals := range m.sets {
+			if len(vals) == 0 {
+				if m.not == "" {
+					w.add("1 = 0") // any of no values
+				}
+				continue
+			}
+			args := make([]any, len(vals))
+			for i, v := range vals {
+				args[i] = v
+			}
+			in := m.not + "IN (?" + strings.Repeat(", ?", len(vals)-1) + ")"
+			switch name {
+			case "tag":
+				w.add("e.id "+m.not+"IN (SELECT entry_id FROM catalog_tags WHERE tag IN (?"+strings.Repeat(", ?", len(vals)-1)+"))", args...)
+			case "provider":
+				for i, v := range vals {
+					args[i], _ = strconv.ParseInt(v, 10, 64) // CheckSets: ids
+				}
+				w.add("e.provider_id "+in, args...)
+			default: // the column is the facet's name
+				w.add("e."+name+" "+in, args...)
+			}
+		}
+	}
 	res := &cityhub.CatalogResult{}
 	if err := s.read().row(ctx, "SELECT COUNT(*) FROM catalog_entries e"+w.String(), w.args...).Scan(&res.Total); err != nil {
 		return nil, s.translate(err)
