@@ -2,25 +2,19 @@ package web_test
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/cityhub/cityhub"
 	"github.com/cityhub/cityhub/demo"
+	"github.com/cityhub/cityhub/internal/browsertest"
 )
-
-// chromiumPath is Debian's chromium; the test drives it headless.
-const chromiumPath = "/usr/bin/chromium"
 
 // TestBrowser signs in through the form in a real browser, opens every
 // page, creates a department, searches the catalog, creates an entry,
@@ -28,7 +22,7 @@ const chromiumPath = "/usr/bin/chromium"
 // exception or console error. Set CITYHUB_SCREENSHOT_DIR to keep
 // screenshots of the pages (desktop and phone).
 func TestBrowser(t *testing.T) {
-	requireBrowser(t)
+	browsertest.Require(t)
 	s := newStack(t)
 	s.user("admin", nil, cityhub.RolePlatformAdmin)
 	lamps := s.entry(s.city, "209", "智慧路灯设施信息", func(e *cityhub.CatalogEntry) {
@@ -46,9 +40,9 @@ func TestBrowser(t *testing.T) {
 		e.Format, e.UpdateCycle, e.Domain = cityhub.FormatStream, cityhub.CycleRealtime, "environment"
 	})
 
-	b := startBrowser(t, 60*time.Second)
-	bctx, shotDir := b.ctx, b.shotDir
-	step, snap, wantText := b.step, b.snap, b.wantText
+	b := browsertest.Start(t, 60*time.Second, "")
+	bctx, shotDir := b.Ctx, b.ShotDir
+	step, snap, wantText := b.Step, b.Snap, b.WantText
 	base := s.srv.URL
 
 	start := time.Now()
@@ -255,7 +249,7 @@ func TestBrowser(t *testing.T) {
 	wantText("english home", "#home-roles", "Platform administrator")
 	snap("home-en")
 
-	b.expectRefused(base + "/departments")
+	b.ExpectRefused(base + "/departments")
 	step("refused form",
 		chromedp.Navigate(base+"/departments?lang=zh"),
 		chromedp.WaitVisible(chromedp.ID("department-form")),
@@ -265,7 +259,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("credit_code-error")),
 	)
 	wantText("refused form", "#credit_code-error", "不是有效的统一社会信用代码")
-	b.expectRefused("")
+	b.ExpectRefused("")
 	snap("departments-error")
 
 	if shotDir != "" {
@@ -292,170 +286,13 @@ func TestBrowser(t *testing.T) {
 	s.noErrorLogs()
 }
 
-// requireBrowser skips the test without Debian's chromium, except in CI.
-func requireBrowser(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("no browser at %s (install Debian's chromium); skipped outside CI", chromiumPath)
-		}
-		t.Fatalf("no browser at %s: %v", chromiumPath, err)
-	}
-}
-
-// browser is a headless chromium that collects the pages' problems:
-// script exceptions, console.error calls and error entries of the browser
-// log (CSP violations, failed loads of assets).
-type browser struct {
-	t       *testing.T
-	ctx     context.Context
-	shotDir string // CITYHUB_SCREENSHOT_DIR: keep screenshots there
-
-	mu       sync.Mutex
-	problems []string
-	// refusedPage is the page that a step expects to answer 4xx (a form
-	// sent back with field errors); Chrome logs that as a network error.
-	refusedPage string
-}
-
-// startBrowser starts chromium for at most timeout; it stops with the test.
-func startBrowser(t *testing.T, timeout time.Duration) *browser {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	t.Cleanup(cancel)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	t.Cleanup(cancelAlloc)
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancelBrowser)
-	b := &browser{t: t, ctx: bctx, shotDir: os.Getenv("CITYHUB_SCREENSHOT_DIR")}
-	report := func(format string, args ...any) {
-		b.mu.Lock()
-		b.problems = append(b.problems, fmt.Sprintf(format, args...))
-		b.mu.Unlock()
-	}
-	err := chromedp.Listen(bctx, func(ev any) {
-		switch ev := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			d := ev.ExceptionDetails
-			msg := d.Text
-			if d.Exception != nil && d.Exception.Description != "" {
-				msg += " " + d.Exception.Description
-			}
-			report("JavaScript exception at %s:%d: %s", d.URL, d.LineNumber, msg)
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.ConsoleAPICalledTypeError {
-				var args []string
-				for _, a := range ev.Args {
-					args = append(args, strings.Trim(string(a.Value), `"`)+a.Description)
-				}
-				report("console.error: %s", strings.Join(args, " "))
-			}
-		case *log.EventEntryAdded:
-			if ev.Entry.Level == log.EntryLevelError {
-				b.mu.Lock()
-				expected := ev.Entry.Source == log.EntrySourceNetwork && b.refusedPage != "" && ev.Entry.URL == b.refusedPage
-				b.mu.Unlock()
-				if expected {
-					return
-				}
-				report("browser log error (%s) %s: %s", ev.Entry.Source, ev.Entry.URL, ev.Entry.Text)
-			}
-		}
-	})
-	if err != nil {
-		t.Fatalf("start browser: %v", err)
-	}
-	return b
-}
-
-// expectRefused names the page the next steps expect to answer 4xx ("" for none).
-func (b *browser) expectRefused(url string) {
-	b.mu.Lock()
-	b.refusedPage = url
-	b.mu.Unlock()
-}
-
-// snap keeps a screenshot of the page when CITYHUB_SCREENSHOT_DIR is set.
-func (b *browser) snap(name string) {
-	b.t.Helper()
-	if b.shotDir == "" {
-		return
-	}
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		b.t.Fatalf("screenshot %s: %v", name, err)
-	}
-	if err := os.WriteFile(filepath.Join(b.shotDir, name+".png"), png, 0o644); err != nil {
-		b.t.Fatal(err)
-	}
-}
-
-// step runs actions and fails the test if they fail or a page reported a
-// problem.
-func (b *browser) step(name string, actions ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	if err := chromedp.Do(b.ctx, actions...); err != nil {
-		b.t.Fatalf("%s: %v", name, err)
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.problems) > 0 {
-		b.t.Fatalf("%s: the page reported problems:\n%s", name, strings.Join(b.problems, "\n"))
-	}
-}
-
-func (b *browser) text(name string, sel string) string {
-	b.t.Helper()
-	got, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
-	if err != nil {
-		b.t.Fatalf("%s: read %s: %v", name, sel, err)
-	}
-	return got
-}
-
-func (b *browser) wantText(name, sel, want string) {
-	b.t.Helper()
-	if got := b.text(name, sel); !strings.Contains(got, want) {
-		b.t.Errorf("%s: %s shows %q, want it to contain %q", name, sel, got, want)
-	}
-}
-
-// stepWithin is step with its own deadline: a bounded wait.
-func (b *browser) stepWithin(d time.Duration, name string, actions ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, d)
-	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
-		b.t.Fatalf("%s (within %s): %v", name, d, err)
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.problems) > 0 {
-		b.t.Fatalf("%s: the page reported problems:\n%s", name, strings.Join(b.problems, "\n"))
-	}
-}
-
 // TestBrowserData walks the data pages of the demo city's enterprise
 // register (2,000 rows) as its steward: the entry's data section, the
 // preview with a filter and the next page, the upload of a small CSV with
 // one bad row, its job page until it has succeeded, and the quality
 // report, failing on any JavaScript exception or console error.
 func TestBrowserData(t *testing.T) {
-	requireBrowser(t)
+	browsertest.Require(t)
 	s := newStack(t)
 	ctx := cityhub.WithActor(context.Background(), cityhub.Actor{Username: "system"})
 	start := time.Now()
@@ -486,10 +323,10 @@ func TestBrowserData(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	b := startBrowser(t, 60*time.Second)
+	b := browsertest.Start(t, 60*time.Second, "")
 	base := s.srv.URL
 	walk := time.Now()
-	b.step("sign in",
+	b.Step("sign in",
 		chromedp.Navigate(base+"/login"),
 		chromedp.WaitVisible(chromedp.ID("login-form")),
 		chromedp.SendKeys(chromedp.ID("username"), "scjg.steward"),
@@ -497,31 +334,31 @@ func TestBrowserData(t *testing.T) {
 		chromedp.Click(chromedp.ID("login-submit")),
 		chromedp.WaitVisible(chromedp.ID("home")),
 	)
-	b.step("entry", chromedp.Navigate(base+"/catalog/entries/"+id(e.ID)), chromedp.WaitVisible(chromedp.ID("entry-data")))
-	b.wantText("entry", "#entry-data-rows", "2,000")
-	b.wantText("entry", "#entry-data-version", "第 1 版")
-	b.wantText("entry", "#entry-tabs", "数据质量")
-	b.snap("data-entry")
+	b.Step("entry", chromedp.Navigate(base+"/catalog/entries/"+id(e.ID)), chromedp.WaitVisible(chromedp.ID("entry-data")))
+	b.WantText("entry", "#entry-data-rows", "2,000")
+	b.WantText("entry", "#entry-data-version", "第 1 版")
+	b.WantText("entry", "#entry-tabs", "数据质量")
+	b.Snap("data-entry")
 
-	b.step("data page", chromedp.Click(chromedp.ID("entry-data-link")), chromedp.WaitVisible(chromedp.ID("data-table")))
-	b.wantText("data page", "#data-total", "共 2,000 行")
-	b.wantText("data page", "#data-table thead", "统一社会信用代码")
-	b.snap("data-preview")
-	b.step("data next page", chromedp.Click(chromedp.ID("data-next")), chromedp.WaitVisible(chromedp.ID("data-first")))
-	b.wantText("data next page", "#data-total", "共 2,000 行")
-	b.step("data filter",
+	b.Step("data page", chromedp.Click(chromedp.ID("entry-data-link")), chromedp.WaitVisible(chromedp.ID("data-table")))
+	b.WantText("data page", "#data-total", "共 2,000 行")
+	b.WantText("data page", "#data-table thead", "统一社会信用代码")
+	b.Snap("data-preview")
+	b.Step("data next page", chromedp.Click(chromedp.ID("data-next")), chromedp.WaitVisible(chromedp.ID("data-first")))
+	b.WantText("data next page", "#data-total", "共 2,000 行")
+	b.Step("data filter",
 		chromedp.SetValue(chromedp.ID("item"), "登记状态"),
 		chromedp.SendKeys(chromedp.ID("value"), "注销"),
 		chromedp.Click(chromedp.ID("data-filter-submit")),
 		chromedp.WaitVisible(chromedp.ID("data-clear")),
 	)
-	b.wantText("data filter", "#data-table tbody", "注销")
-	if got := b.text("data filter", "#data-total"); got == "共 2,000 行" || !strings.HasPrefix(got, "共 ") {
+	b.WantText("data filter", "#data-table tbody", "注销")
+	if got := b.Text("data filter", "#data-total"); got == "共 2,000 行" || !strings.HasPrefix(got, "共 ") {
 		t.Errorf("filtered total %q", got)
 	}
-	b.snap("data-filtered")
+	b.Snap("data-filtered")
 
-	b.step("upload",
+	b.Step("upload",
 		chromedp.Click(chromedp.ID("data-clear")),
 		chromedp.WaitVisible(chromedp.ID("load-form")),
 		chromedp.SetUploadFiles(chromedp.ID("data_file"), []string{csvPath}),
@@ -530,36 +367,36 @@ func TestBrowserData(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("load-page")),
 	)
 	// The job page refreshes itself until the load is done.
-	b.stepWithin(20*time.Second, "job succeeds", chromedp.WaitVisible(chromedp.CSS(`#load-status[data-status="succeeded"]`)))
-	b.wantText("job", "#count-received", "3")
-	b.wantText("job", "#count-stored", "2")
-	b.wantText("job", "#count-rejected", "1")
-	b.wantText("job", "#load-sum", "接收 = 入库 + 拒绝 + 舍弃")
-	b.wantText("job", "#rejects-table", "统一社会信用代码")
-	b.wantText("job", "#rejects-table", "91330200MA2XXXXXX1")
-	b.snap("data-job")
+	b.StepWithin(20*time.Second, "job succeeds", chromedp.WaitVisible(chromedp.CSS(`#load-status[data-status="succeeded"]`)))
+	b.WantText("job", "#count-received", "3")
+	b.WantText("job", "#count-stored", "2")
+	b.WantText("job", "#count-rejected", "1")
+	b.WantText("job", "#load-sum", "接收 = 入库 + 拒绝 + 舍弃")
+	b.WantText("job", "#rejects-table", "统一社会信用代码")
+	b.WantText("job", "#rejects-table", "91330200MA2XXXXXX1")
+	b.Snap("data-job")
 
-	b.step("after the load", chromedp.Click(chromedp.ID("load-data-link")), chromedp.WaitVisible(chromedp.ID("data-table")))
-	b.wantText("after the load", "#data-total", "共 2,002 行")
-	b.wantText("after the load", "#versions-table", "第 2 版")
-	b.step("quality", chromedp.Click(chromedp.ID("tab-quality")), chromedp.WaitVisible(chromedp.ID("quality-table")))
-	b.wantText("quality", "#quality-duplicates", "0")
-	b.wantText("quality", "#quality-table", "住所")
-	b.wantText("quality", "#quality-check-bars", "统一社会信用代码（GB 32100）")
-	b.snap("data-quality")
-	b.step("quality in English", chromedp.Click(chromedp.ID("lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #quality-table`)))
-	b.wantText("quality in English", "#quality-columns", "Completeness")
-	b.snap("data-quality-en")
+	b.Step("after the load", chromedp.Click(chromedp.ID("load-data-link")), chromedp.WaitVisible(chromedp.ID("data-table")))
+	b.WantText("after the load", "#data-total", "共 2,002 行")
+	b.WantText("after the load", "#versions-table", "第 2 版")
+	b.Step("quality", chromedp.Click(chromedp.ID("tab-quality")), chromedp.WaitVisible(chromedp.ID("quality-table")))
+	b.WantText("quality", "#quality-duplicates", "0")
+	b.WantText("quality", "#quality-table", "住所")
+	b.WantText("quality", "#quality-check-bars", "统一社会信用代码（GB 32100）")
+	b.Snap("data-quality")
+	b.Step("quality in English", chromedp.Click(chromedp.ID("lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #quality-table`)))
+	b.WantText("quality in English", "#quality-columns", "Completeness")
+	b.Snap("data-quality-en")
 
-	if b.shotDir != "" {
-		b.step("phone",
+	if b.ShotDir != "" {
+		b.Step("phone",
 			chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
 			chromedp.Navigate(base+"/catalog/entries/"+id(e.ID)+"/data?lang=zh"),
 			chromedp.WaitVisible(chromedp.ID("data-table")),
 		)
-		b.snap("data-preview-phone")
-		b.step("phone quality", chromedp.Navigate(base+"/catalog/entries/"+id(e.ID)+"/quality"), chromedp.WaitVisible(chromedp.ID("quality-table")))
-		b.snap("data-quality-phone")
+		b.Snap("data-preview-phone")
+		b.Step("phone quality", chromedp.Navigate(base+"/catalog/entries/"+id(e.ID)+"/quality"), chromedp.WaitVisible(chromedp.ID("quality-table")))
+		b.Snap("data-quality-phone")
 	}
 	t.Logf("data walk took %s", time.Since(walk).Round(time.Millisecond))
 	s.noErrorLogs()
