@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"maps"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/cityhub/cityhub"
@@ -102,10 +104,12 @@ func (s *Store) UpdateDevice(ctx context.Context, d *cityhub.Device) error {
 		}
 		return deviceObject(d.ID), d, nil
 	})
+	s.tokens.forget()
 	return err
 }
 
 func (s *Store) DeleteDevice(ctx context.Context, id int64) error {
+	defer s.tokens.forget()
 	return s.change(ctx, "device.delete", func(tx q) (string, any, error) {
 		res, err := tx.exec(ctx, "DELETE FROM devices WHERE id = ?", id)
 		if err != nil {
@@ -138,12 +142,86 @@ func (s *Store) DeviceByEntityID(ctx context.Context, entityID string) (*cityhub
 	return s.device(ctx, "entity_id = ?", entityID)
 }
 
+// DeviceByToken finds the enabled device of a token. Found devices are
+// kept for tokenTTL (see tokenCache): their attributes and last arrival
+// may be that old.
 func (s *Store) DeviceByToken(ctx context.Context, token string) (*cityhub.Device, error) {
-	d, err := s.device(ctx, "token_hash = ?", cityhub.HashDeviceToken(token))
+	hash := cityhub.HashDeviceToken(token)
+	if d, ok := s.tokens.get(hash, s.now()); ok {
+		return d, nil
+	}
+	gen := s.tokens.generation()
+	d, err := s.device(ctx, "token_hash = ?", hash)
 	if err == nil && d.Disabled {
 		return nil, cityhub.Errorf(cityhub.ENOTFOUND, "device not found")
 	}
+	if err == nil {
+		s.tokens.put(hash, d, gen, s.now())
+	}
 	return d, err
+}
+
+// tokenTTL is how long a device found by its token is kept.
+const tokenTTL = 5 * time.Second
+
+// tokenCache keeps the devices recently found by their tokens: a device
+// posting over HTTP every second would otherwise cost a query a request
+// (three quarters of the telemetry handler). A device change through this
+// store forgets them all at once; another node's (several nodes on
+// PostgreSQL) shows within tokenTTL.
+type tokenCache struct {
+	mu  sync.RWMutex
+	m   map[string]tokenHit // by token hash
+	gen uint64              // changes seen: a lookup older than one is not kept
+}
+
+type tokenHit struct {
+	d     *cityhub.Device
+	until time.Time
+}
+
+// maxTokens bounds the cache; past it, it starts again.
+const maxTokens = 200_000
+
+func (c *tokenCache) get(hash string, now time.Time) (*cityhub.Device, bool) {
+	c.mu.RLock()
+	h, ok := c.m[hash]
+	c.mu.RUnlock()
+	if !ok || now.After(h.until) {
+		return nil, false
+	}
+	d := *h.d // a copy: callers may change theirs
+	d.Attributes = maps.Clone(h.d.Attributes)
+	return &d, true
+}
+
+func (c *tokenCache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+// put keeps d unless a device changed since the lookup began (gen).
+func (c *tokenCache) put(hash string, d *cityhub.Device, gen uint64, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
+	if c.m == nil || len(c.m) >= maxTokens {
+		c.m = map[string]tokenHit{}
+	}
+	kept := *d
+	kept.Attributes = maps.Clone(d.Attributes)
+	c.m[hash] = tokenHit{d: &kept, until: now.Add(tokenTTL)}
+}
+
+// forget drops every kept device, after a change committed.
+func (c *tokenCache) forget() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m = nil
+	c.gen++
 }
 
 func (s *Store) Devices(ctx context.Context, dq cityhub.DeviceQuery) ([]*cityhub.Device, int, error) {
@@ -186,6 +264,7 @@ func (s *Store) Devices(ctx context.Context, dq cityhub.DeviceQuery) ([]*cityhub
 }
 
 func (s *Store) RotateDeviceToken(ctx context.Context, id int64) (string, error) {
+	defer s.tokens.forget()
 	token, hash := cityhub.NewDeviceToken()
 	err := s.change(ctx, "device.rotate_token", func(tx q) (string, any, error) {
 		res, err := tx.exec(ctx, "UPDATE devices SET token_hash = ? WHERE id = ?", hash, id)

@@ -10,8 +10,10 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cityhub/cityhub"
+	"github.com/cityhub/cityhub/demo"
 	"github.com/cityhub/cityhub/sqlstore"
 	"github.com/cityhub/cityhub/storetest"
 )
@@ -236,4 +238,74 @@ func freshSchema(t *testing.T, dsn string) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// A device found by its token is kept for a few seconds: a change through
+// the same store is seen at once, another node's within that time.
+func TestDeviceTokensKeptAcrossNodes(t *testing.T) {
+	dsn := filepath.Join(t.TempDir(), "db")
+	key := auditKey(t)
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	ctx := cityhub.WithActor(context.Background(), cityhub.Actor{Username: "test"})
+	a, err := sqlstore.Open(ctx, dsn, sqlstore.Options{AuditKey: key, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := demo.Load(ctx, a, func(string) string { return "x" }); err != nil {
+		t.Fatal(err)
+	}
+	b := open(t, dsn, key) // another node
+	deps, _, err := a.Departments(ctx, cityhub.DepartmentFilter{Limit: 1})
+	if err != nil || len(deps) == 0 {
+		t.Fatalf("departments: %v", err)
+	}
+	d := &cityhub.Device{Name: "aq-kept", Type: "AirQualityObserved", DepartmentID: deps[0].ID, Division: "330203", Lon: 121.5, Lat: 29.8}
+	token, err := a.CreateDevice(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := func() bool {
+		t.Helper()
+		got, err := a.DeviceByToken(ctx, token)
+		if err != nil && cityhub.ErrorCode(err) != cityhub.ENOTFOUND {
+			t.Fatal(err)
+		}
+		return err == nil && got.ID == d.ID
+	}
+	if !found() {
+		t.Fatal("a new device's token is not found")
+	}
+	d.Disabled = true
+	if err := b.UpdateDevice(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if !found() {
+		t.Fatal("kept: the other node's change shows before its time")
+	}
+	mu.Lock()
+	now = now.Add(6 * time.Second)
+	mu.Unlock()
+	if found() {
+		t.Fatal("the other node's disabling is not seen after the kept time")
+	}
+	d.Disabled = false
+	if err := a.UpdateDevice(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if !found() {
+		t.Fatal("enabled again on this node, not found")
+	}
+	if _, err := a.RotateDeviceToken(ctx, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	if found() {
+		t.Fatal("this node's token rotation is not seen at once")
+	}
 }

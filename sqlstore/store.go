@@ -53,6 +53,7 @@ type Store struct {
 	log     *slog.Logger
 	targets sync.Map   // job id → *loadTarget, read once per running load
 	stmts   *stmtCache // SQLite reads outside transactions
+	tokens  tokenCache // devices found by their tokens
 }
 
 var _ cityhub.Store = (*Store)(nil)

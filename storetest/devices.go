@@ -93,6 +93,10 @@ func testDeviceTokens(t *testing.T, open Opener) {
 	if _, err := e.Store.DeviceByToken(e.ctx, token); cityhub.ErrorCode(err) != cityhub.ENOTFOUND {
 		t.Errorf("old token after rotation: %v", err)
 	}
+	// Found once more (a store may keep it), then disabled: gone at once.
+	if got, err := e.Store.DeviceByToken(e.ctx, fresh); err != nil || got.ID != d.ID {
+		t.Fatalf("by the new token: %v", err)
+	}
 	d.Disabled = true
 	if err := e.Store.UpdateDevice(e.ctx, d); err != nil {
 		t.Fatal(err)
