@@ -109,7 +109,11 @@ type RowQuery struct {
 	Offset  int               // offset paging (when After is 0)
 	Limit   int               // default 100
 	Total   bool              // count the matching rows
-	Masks   map[string]string // item → mask rule (see Mask)
+	// Distinct answers each combination of the Fields' values once, without
+	// _id, ordered by Sort (items among the Fields) or else by the Fields;
+	// paged by Offset only. Masked items cannot be among them.
+	Distinct bool
+	Masks    map[string]string // item → mask rule (see Mask)
 	// Scope, set by the caller's grant: only these items may be read (nil:
 	// all), and only rows matching these filters.
 	AllowedItems []string

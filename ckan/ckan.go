@@ -103,8 +103,9 @@
 // (totals are exact: total_was_estimated is false), records_format is
 // objects, lists, csv or tsv. filters take a value or a list per field
 // (equality, or any of the list). q is a substring searched in every text
-// field (a JSON object q, per-field search, is refused), distinct is
-// refused, plain and language are accepted and change nothing. Unknown
+// field (a JSON object q, per-field search, is refused), distinct answers
+// each combination of the fields' values once (without _id, paged by
+// offset), plain and language are accepted and change nothing. Unknown
 // parameters are a Validation Error ("__junk"), as in CKAN.
 //
 // Deep paging is cheap: in _id order (no sort, or sort "_id") the

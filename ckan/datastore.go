@@ -141,6 +141,7 @@ type dsRequest struct {
 	entry        *cityhub.CatalogEntry
 	fieldSet     *fieldSet
 	fieldsGiven  bool
+	distinct     bool // each combination of the fields' values once, without _id
 }
 
 // readDatastore checks the parameters CKAN's schema checks, before the
@@ -188,9 +189,7 @@ func readDatastore(p params, allowed []string) (*dsRequest, *checker) {
 	if !slices.Contains(recordsFormats, d.format) {
 		ck.fail("records_format", "Value must be one of "+pyList(recordsFormats))
 	}
-	if ck.boolean("distinct", false) {
-		ck.fail("distinct", "distinct is not supported by this datastore")
-	}
+	d.distinct = ck.boolean("distinct", false)
 	if f, ok := ck.object("filters"); ok {
 		d.filters = f
 	}
@@ -313,9 +312,23 @@ func (d *dsRequest) resolve(p params, ck *checker, e *cityhub.CatalogEntry) {
 			}
 		}
 	}
-	d.keyset = len(rq.Sort) == 0
+	if d.distinct {
+		fields := d.fields
+		if !d.fieldsGiven {
+			fields = fs.all
+		}
+		for _, f := range fields {
+			if f == idField {
+				ck.fail("fields", "_id makes every row distinct: leave it out with distinct")
+				continue
+			}
+			rq.Fields = append(rq.Fields, f.item.Name)
+		}
+		rq.Distinct = true
+	}
+	d.keyset = len(rq.Sort) == 0 && !d.distinct
 	if d.after > 0 && !d.keyset {
-		ck.fail("after", "keyset paging follows _id order: leave sort empty or sort by _id")
+		ck.fail("after", "keyset paging follows _id order: leave sort empty or sort by _id, and distinct false")
 	}
 	rq.After = d.after
 	rq.Offset = d.offset
@@ -400,7 +413,10 @@ func (c *call) datastoreSearch() (any, error) {
 
 	fields := d.fields
 	if !d.fieldsGiven {
-		fields = []*dsField{idField}
+		fields = []*dsField{}
+		if !d.distinct {
+			fields = append(fields, idField)
+		}
 		for _, name := range res.Fields {
 			if f := d.fieldSet.byName[name]; f != nil {
 				fields = append(fields, f)
@@ -418,6 +434,9 @@ func (c *call) datastoreSearch() (any, error) {
 	}
 	if d.after > 0 {
 		out.set("after", d.after)
+	}
+	if d.distinct {
+		out.set("distinct", true)
 	}
 	if d.filters != nil {
 		out.set("filters", d.filters)

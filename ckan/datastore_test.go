@@ -257,11 +257,32 @@ func TestDatastoreSearchParameters(t *testing.T) {
 		t.Errorf("records_format xml: %v", e)
 	}
 	// Unknown fields, filters and sorts, and what is not supported.
-	for k, v := range map[string]string{"fields": "nope", "filters": `{"nope": 1}`, "sort": "nope desc", "distinct": "true",
+	for k, v := range map[string]string{"fields": "nope", "filters": `{"nope": 1}`, "sort": "nope desc",
 		"q": `{"lot": "鼓楼"}`} {
 		e := get(url.Values{k: {v}}).failed(t, http.StatusConflict, "Validation Error", "")
 		if len(strs(e[k])) == 0 {
 			t.Errorf("%s=%s: %v", k, v, e)
+		}
+	}
+	// distinct: each lot once, no _id, paged by offset.
+	r = get(url.Values{"distinct": {"true"}, "fields": {"lot"}, "sort": {"lot desc"}, "limit": {"2"}}).ok(t).resultMap()
+	var lots []string
+	for _, rec := range r["records"].([]any) {
+		m := rec.(map[string]any)
+		if _, ok := m["_id"]; ok || len(m) != 1 {
+			t.Errorf("distinct record %v, want the lot alone", m)
+		}
+		lots = append(lots, m["lot"].(string))
+	}
+	links := r["_links"].(map[string]any)
+	if !slices.Equal(lots, []string{"鼓楼地下停车场", "天一广场停车场"}) || r["total"] != 3.0 || r["distinct"] != true ||
+		len(r["fields"].([]any)) != 1 || !strings.Contains(links["next"].(string), "offset=2") {
+		t.Errorf("distinct lots: %v (total %v), fields %v, links %v", lots, r["total"], r["fields"], links)
+	}
+	for k, q := range map[string]url.Values{"fields": {"distinct": {"true"}, "fields": {"_id,lot"}},
+		"after": {"distinct": {"true"}, "fields": {"lot"}, "after": {"3"}}} {
+		if e := get(q).failed(t, http.StatusConflict, "Validation Error", ""); len(strs(e[k])) == 0 {
+			t.Errorf("%v: %v, want an error on %s", q, e, k)
 		}
 	}
 	e = get(url.Values{"filters": {`{"amount": "lots"}`}}).failed(t, http.StatusConflict, "Validation Error", "")

@@ -275,7 +275,7 @@ var helpDocs = map[string]string{
 		":param q: full text query (a substring of any text field)\n:param limit: maximum number of rows to return (default 100, at most 32000)\n:param offset: offset this number of rows\n" +
 		":param after: (extension) only rows with _id greater than this, in _id order: what _links.next uses for cheap deep paging\n" +
 		":param fields: fields to return (default: all public fields)\n:param sort: comma separated field names with ordering, e.g. \"fieldname1, fieldname2 desc\"\n" +
-		":param include_total: True to return total matching record count (default true)\n:param records_format: objects (default), lists, csv or tsv\n" +
+		":param include_total: True to return total matching record count (default true)\n:param distinct: return each combination of the fields' values once, without _id (default false)\n:param records_format: objects (default), lists, csv or tsv\n" +
 		":returns: fields, offset, limit, filters, total, records_format, records, _links",
 	"help_show": "Return the help string for a particular API action.\n\n:param name: Action function name (e.g. `package_search`)\n:rtype: string",
 }

@@ -106,6 +106,9 @@ func (s *Store) QueryRows(ctx context.Context, rq cityhub.RowQuery) (*cityhub.Ro
 		w.add("("+strings.Join(ors, " OR ")+")", args...)
 	}
 
+	if rq.Distinct {
+		return s.distinctRows(ctx, rq, table, version, fields, w, column)
+	}
 	order := "_id"
 	keyset := true
 	if len(rq.Sort) > 0 {
@@ -215,6 +218,87 @@ func (s *Store) QueryRows(ctx context.Context, rq cityhub.RowQuery) (*cityhub.Ro
 		res.Next = lastID
 	}
 	return res, nil
+}
+
+// distinctRows answers a Distinct query: each combination of the fields'
+// values once, with their count when asked.
+func (s *Store) distinctRows(ctx context.Context, rq cityhub.RowQuery, table string, version int,
+	fields []cityhub.TableColumn, w where, column func(field, name string) (cityhub.TableColumn, error)) (*cityhub.RowResult, error) {
+	invalid := func(field, msg string) error {
+		return &cityhub.Error{Code: cityhub.EINVALID, Message: "invalid row query", Fields: map[string]string{field: msg}}
+	}
+	if len(fields) == 0 {
+		return nil, invalid("fields", "distinct needs at least one field")
+	}
+	if rq.After > 0 {
+		return nil, invalid("after", "distinct rows have no _id to page by: use offset")
+	}
+	cols := make([]string, len(fields))
+	for i, c := range fields {
+		if rq.Masks[c.Item] != "" {
+			// How many distinct values a masked item has tells about them.
+			return nil, invalid("fields", c.Item+" is masked for you: it cannot be distinct")
+		}
+		cols[i] = c.Column
+	}
+	var order []string
+	for _, srt := range rq.Sort {
+		c, err := column("sort", strings.TrimPrefix(srt, "-"))
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(cols, c.Column) {
+			return nil, invalid("sort", c.Item+" is not among the distinct fields")
+		}
+		dir := " ASC"
+		if strings.HasPrefix(srt, "-") {
+			dir = " DESC"
+		}
+		order = append(order, c.Column+dir)
+	}
+	for _, c := range cols {
+		if !slices.ContainsFunc(order, func(o string) bool { return strings.HasPrefix(o, c+" ") }) {
+			order = append(order, c) // a total order, so pages do not overlap
+		}
+	}
+	sel := "SELECT DISTINCT " + strings.Join(cols, ", ") + " FROM " + table + w.String()
+	res := &cityhub.RowResult{Version: version, Rows: []map[string]any{}}
+	for _, c := range fields {
+		res.Fields = append(res.Fields, c.Item)
+	}
+	if rq.Total {
+		var total int64
+		if err := s.read().row(ctx, "SELECT COUNT(*) FROM ("+sel+") d", w.args...).Scan(&total); err != nil {
+			return nil, err
+		}
+		res.Total = &total
+	}
+	limit := rq.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.read().query(ctx, sel+" ORDER BY "+strings.Join(order, ", ")+" LIMIT ? OFFSET ?",
+		append(slices.Clone(w.args), min(limit, MaxRowLimit), max(rq.Offset, 0))...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	vals := make([]any, len(fields))
+	dest := make([]any, len(fields))
+	for i := range dest {
+		dest[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		row := make(map[string]any, len(fields))
+		for i, c := range fields {
+			row[c.Item] = cellValue(c, vals[i])
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	return res, rows.Err()
 }
 
 // filterSQL turns a filter into a condition on c's column with typed

@@ -20,6 +20,7 @@ var tableTests = []subtest{
 	{"ScopeAndMasks", testTableScope},
 	{"Quality", testTableQuality},
 	{"EarlierLayoutUpgraded", testTableEarlierLayout},
+	{"Distinct", testTableDistinct},
 }
 
 // tableEntry is an entry whose items cover the column types.
@@ -404,5 +405,56 @@ func testTableEarlierLayout(t *testing.T, open Opener) {
 	}
 	if got := rowIDs(e.rows(t, cityhub.RowQuery{EntryID: entry.ID, Sort: []string{"编号"}})); !slices.Equal(got, []string{"A", "B"}) {
 		t.Errorf("rollback after upgrade: got %v", got)
+	}
+}
+
+// Distinct rows: each combination of the fields' values once, counted,
+// ordered and paged, within the filters; never over a masked item.
+func testTableDistinct(t *testing.T, open Opener) {
+	e := newEnv(t, open)
+	entry := e.tableEntry(t)
+	e.load(t, entry, cityhub.LoadAppend, row("A", "海曙区", 1, "2026-01-01", true), row("B", "江北区", 2, "2026-01-02", true),
+		row("C", "海曙区", 3, "2026-01-03", false), row("D", "江北区", 2, "2026-01-04", true), row("E", "鄞州区", 5, "2026-01-05", true))
+	text := func(res *cityhub.RowResult) []string {
+		var out []string
+		for _, r := range res.Rows {
+			if _, ok := r["_id"]; ok {
+				t.Errorf("a distinct row has an _id: %v", r)
+			}
+			var parts []string
+			for _, f := range res.Fields {
+				parts = append(parts, fmt.Sprint(r[f]))
+			}
+			out = append(out, strings.Join(parts, "/"))
+		}
+		return out
+	}
+	for _, c := range []struct {
+		q     cityhub.RowQuery
+		want  []string
+		total int64
+	}{
+		{cityhub.RowQuery{Fields: []string{"区县"}}, []string{"江北区", "海曙区", "鄞州区"}, 3},
+		{cityhub.RowQuery{Fields: []string{"区县", "有效"}, Sort: []string{"-区县"}},
+			[]string{"鄞州区/true", "海曙区/false", "海曙区/true", "江北区/true"}, 4},
+		{cityhub.RowQuery{Fields: []string{"金额"}, Filters: []cityhub.RowFilter{{Item: "有效", Values: []string{"true"}}}},
+			[]string{"1", "2", "5"}, 3},
+		{cityhub.RowQuery{Fields: []string{"区县"}, Offset: 1, Limit: 1}, []string{"海曙区"}, 3},
+	} {
+		c.q.EntryID, c.q.Distinct, c.q.Total = entry.ID, true, true
+		res := e.rows(t, c.q)
+		if got := text(res); !slices.Equal(got, c.want) || *res.Total != c.total {
+			t.Errorf("%+v: got %v (total %d), want %v (total %d)", c.q, got, *res.Total, c.want, c.total)
+		}
+	}
+	for _, q := range []cityhub.RowQuery{
+		{Fields: []string{"联系人"}, Masks: map[string]string{"联系人": "name"}},
+		{Fields: []string{"区县"}, Sort: []string{"金额"}},
+		{Fields: []string{"区县"}, After: 2},
+	} {
+		q.EntryID, q.Distinct = entry.ID, true
+		if _, err := e.Store.QueryRows(e.ctx, q); cityhub.ErrorCode(err) != cityhub.EINVALID {
+			t.Errorf("%+v: %v, want invalid", q, err)
+		}
 	}
 }
