@@ -103,12 +103,12 @@ type RowQuery struct {
 	Version int // 0: current
 	Fields  []string
 	Filters []RowFilter
-	Q       string            // full text over text columns
-	Sort    []string          // item names, "-" prefix for descending; default _id
-	After   int64             // keyset: rows with _id > After (in _id order)
-	Offset  int               // offset paging (when After is 0)
-	Limit   int               // default 100
-	Total   bool              // count the matching rows
+	Q       string   // full text over text columns
+	Sort    []string // item names, "-" prefix for descending; default _id
+	After   int64    // keyset: rows with _id > After (in _id order)
+	Offset  int      // offset paging (when After is 0)
+	Limit   int      // default 100
+	Total   bool     // count the matching rows
 	// Distinct answers each combination of the Fields' values once, without
 	// _id, ordered by Sort (items among the Fields) or else by the Fields;
 	// paged by Offset only. Masked items cannot be among them.
