@@ -32,6 +32,7 @@ func FuzzParams(f *testing.F) {
 		{1, "resource_id=" + rid + "&filters={\"lot\":[\"a\",null]}&sort=\"lot\" desc,amount", `{"resource_id": "` + rid + `", "filters": [1], "q": {"a": 1}}`},
 		{1, "resource_id=" + rid + "&limit=1e3&offset=-5&after=9&fields=_id,lot", `{"resource_id": "` + rid + `", "limit": 1.5, "fields": [["x"]], "sort": {"a":1}}`},
 		{1, "resource_id=" + rid + "&records_format=lists&q=备注&distinct=false&plain=false&language=english", `{"id": "` + rid + `", "records_format": "tsv", "filters": "{\"amount\": 1.5}"}`},
+		{1, "resource_id=" + rid + "&distinct=true&fields=lot,amount&sort=amount desc&offset=1", `{"resource_id": "` + rid + `", "distinct": true, "fields": ["_id"], "after": 2}`},
 		{2, "id=211-000001", `{"id": 5}`},
 		{3, "limit=99999999999999999999", `{"limit": "1", "offset": true}`},
 		{4, "all_fields=yes&sort=package_count desc&limit=3", `{"organizations": "a,b", "q": "宁波"}`},
