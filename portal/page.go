@@ -10,10 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/cityhub/cityhub"
+	"github.com/cityhub/cityhub/internal/htmlpage"
 )
-
-// langCookie remembers the chosen language; the console reads the same.
-const langCookie = "lang"
 
 // defaultLang is the portal's language until the visitor picks another.
 const defaultLang = "zh"
@@ -21,7 +19,7 @@ const defaultLang = "zh"
 // page is what every template receives: the skeleton (language, title,
 // navigation) and the page's own Data.
 type page struct {
-	Lang        string
+	htmlpage.Words
 	Title       string
 	Description string // the page's meta description
 	Nav         string // the navigation item to mark as current
@@ -36,10 +34,9 @@ type page struct {
 	CSRF     string
 	Accounts bool
 
-	msgs map[string]string
-	url  *url.URL
-	loc  *time.Location
-	dir  *directory // names of domains and providers, when the page read them
+	url *url.URL
+	loc *time.Location
+	dir *directory // names of domains and providers, when the page read them
 }
 
 type navLink struct {
@@ -48,20 +45,8 @@ type navLink struct {
 
 // newPage reads the language: ?lang= sets the cookie, the cookie keeps it.
 func (p *Portal) newPage(w http.ResponseWriter, r *http.Request) *page {
-	lang := defaultLang
-	if ck, err := r.Cookie(langCookie); err == nil {
-		if _, ok := messages[ck.Value]; ok {
-			lang = ck.Value
-		}
-	}
-	if q := r.URL.Query().Get("lang"); q != "" {
-		if _, ok := messages[q]; ok {
-			lang = q
-			http.SetCookie(w, &http.Cookie{Name: langCookie, Value: q, Path: "/", MaxAge: 365 * 24 * 3600,
-				HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
-		}
-	}
-	pg := &page{Lang: lang, msgs: messages[lang], Version: p.Version, url: r.URL, loc: p.loc()}
+	lang := htmlpage.Language(w, r, defaultLang, func(l string) bool { return messages[l] != nil }, r.TLS != nil)
+	pg := &page{Words: htmlpage.NewWords(lang, messages[lang]), Version: p.Version, url: r.URL, loc: p.loc()}
 	for _, l := range p.Links {
 		label := l.ZH
 		if lang == "en" && l.EN != "" {
@@ -70,26 +55,6 @@ func (p *Portal) newPage(w http.ResponseWriter, r *http.Request) *page {
 		pg.Links = append(pg.Links, navLink{Path: l.Path, Label: label})
 	}
 	return pg
-}
-
-// T returns the message for key in the page's language. A missing key
-// shows as itself (a unit test keeps the tables complete).
-func (pg *page) T(key string) string {
-	if m, ok := pg.msgs[key]; ok {
-		return m
-	}
-	return key
-}
-
-// Tf formats the message for key with args.
-func (pg *page) Tf(key string, args ...any) string { return fmt.Sprintf(pg.T(key), args...) }
-
-// HTMLLang is the lang attribute of the document.
-func (pg *page) HTMLLang() string {
-	if pg.Lang == "zh" {
-		return "zh-CN"
-	}
-	return pg.Lang
 }
 
 // LangURL is the current page in another language.

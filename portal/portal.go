@@ -20,12 +20,12 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/cityhub/cityhub"
 	"github.com/cityhub/cityhub/auth"
+	"github.com/cityhub/cityhub/internal/htmlpage"
 	"github.com/cityhub/cityhub/openaccess"
 )
 
@@ -150,7 +150,7 @@ func (p *Portal) Register(mux *http.ServeMux) {
 	}
 	mux.Handle("GET /open", http.RedirectHandler("/open/", http.StatusMovedPermanently))
 	static, _ := fs.Sub(files, "static")
-	mux.Handle("GET /open/static/", http.StripPrefix("/open/static/", staticHandler(static)))
+	mux.Handle("GET /open/static/", http.StripPrefix("/open/static/", htmlpage.StaticHandler(static)))
 	// Anything else below /open/ is the portal's 404 page.
 	mux.Handle("/open/", p.handle(p.notFound))
 }
@@ -195,21 +195,6 @@ func parseTemplates() (map[string]*template.Template, error) {
 		out[name] = t
 	}
 	return out, nil
-}
-
-// staticHandler serves the embedded assets without directory listings.
-func staticHandler(root fs.FS) http.Handler {
-	fileServer := http.FileServerFS(root)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
-			http.NotFound(w, r)
-			return
-		}
-		// Asset URLs carry ?v=<version>, so a day of caching is safe.
-		w.Header().Set("Cache-Control", "public, max-age=86400")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		fileServer.ServeHTTP(w, r)
-	})
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, pg *page) error

@@ -29,6 +29,7 @@ import (
 	"github.com/cityhub/cityhub"
 	"github.com/cityhub/cityhub/auth"
 	"github.com/cityhub/cityhub/catalogsheet"
+	"github.com/cityhub/cityhub/internal/htmlpage"
 )
 
 //go:embed templates static
@@ -99,7 +100,7 @@ func (c *Console) Register(mux *http.ServeMux) {
 		mux.Handle(rt.pattern, c.handle(rt.access, limit, rt.handle))
 	}
 	static, _ := fs.Sub(files, "static")
-	mux.Handle("GET /static/", http.StripPrefix("/static/", staticHandler(static)))
+	mux.Handle("GET /static/", http.StripPrefix("/static/", htmlpage.StaticHandler(static)))
 	// "GET /" would conflict with the API's "/api/"; the home page is exactly
 	// "/" and everything else unknown gets the console's 404 page.
 	mux.Handle("/", c.handle(public, maxFormBytes, c.notFound))
@@ -209,21 +210,6 @@ func parseTemplates() (map[string]*template.Template, error) {
 		out[name] = t
 	}
 	return out, nil
-}
-
-// staticHandler serves the embedded assets without directory listings.
-func staticHandler(root fs.FS) http.Handler {
-	fileServer := http.FileServerFS(root)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
-			http.NotFound(w, r)
-			return
-		}
-		// Asset URLs carry ?v=<version>, so a day of caching is safe.
-		w.Header().Set("Cache-Control", "public, max-age=86400")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		fileServer.ServeHTTP(w, r)
-	})
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, p *page) error

@@ -12,15 +12,13 @@ import (
 	"time"
 
 	"github.com/cityhub/cityhub"
+	"github.com/cityhub/cityhub/internal/htmlpage"
 )
-
-// langCookie remembers the chosen language.
-const langCookie = "lang"
 
 // page is what every template receives: the skeleton (user, language,
 // messages, errors) and the page's own Data.
 type page struct {
-	Lang    string
+	htmlpage.Words
 	Title   string
 	Nav     string // the nav item to mark as current
 	User    *cityhub.User
@@ -35,7 +33,6 @@ type page struct {
 	// loaded after app.js.
 	Scripts []string
 
-	msgs      map[string]string
 	url       *url.URL
 	loc       *time.Location
 	formOrder []string // the form's fields in page order, for the error summary
@@ -44,20 +41,8 @@ type page struct {
 // newPage reads the language (?lang= sets the cookie) and the signed-in
 // user, and the done= message of a post/redirect/get.
 func (c *Console) newPage(w http.ResponseWriter, r *http.Request) *page {
-	lang := defaultLang
-	if ck, err := r.Cookie(langCookie); err == nil {
-		if _, ok := messages[ck.Value]; ok {
-			lang = ck.Value
-		}
-	}
-	if q := r.URL.Query().Get("lang"); q != "" {
-		if _, ok := messages[q]; ok {
-			lang = q
-			http.SetCookie(w, &http.Cookie{Name: langCookie, Value: q, Path: "/", MaxAge: 365 * 24 * 3600,
-				HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: c.SecureCookies})
-		}
-	}
-	p := &page{Lang: lang, msgs: messages[lang], Version: c.Version, url: r.URL, loc: c.Location}
+	lang := htmlpage.Language(w, r, defaultLang, func(l string) bool { return messages[l] != nil }, c.SecureCookies)
+	p := &page{Words: htmlpage.NewWords(lang, messages[lang]), Version: c.Version, url: r.URL, loc: c.Location}
 	if u, t := cityhub.UserFrom(r.Context()); u != nil {
 		p.User = u
 		if t != nil {
@@ -65,31 +50,11 @@ func (c *Console) newPage(w http.ResponseWriter, r *http.Request) *page {
 		}
 	}
 	if done := r.URL.Query().Get("done"); done != "" {
-		if msg, ok := p.msgs["done."+done]; ok {
+		if msg, ok := p.Message("done." + done); ok {
 			p.Flash = msg
 		}
 	}
 	return p
-}
-
-// T returns the message for key in the page's language. A missing key shows
-// as itself (a unit test keeps the tables complete).
-func (p *page) T(key string) string {
-	if m, ok := p.msgs[key]; ok {
-		return m
-	}
-	return key
-}
-
-// Tf formats the message for key with args.
-func (p *page) Tf(key string, args ...any) string { return fmt.Sprintf(p.T(key), args...) }
-
-// HTMLLang is the lang attribute of the document.
-func (p *page) HTMLLang() string {
-	if p.Lang == "zh" {
-		return "zh-CN"
-	}
-	return p.Lang
 }
 
 // LangURL is the current page in another language.
@@ -110,7 +75,7 @@ func (p *page) Scope(s string) string   { return p.named("scope.", s) }
 func (p *page) Outcome(o string) string { return p.named("outcome.", o) }
 
 func (p *page) named(prefix, v string) string {
-	if m, ok := p.msgs[prefix+v]; ok {
+	if m, ok := p.Message(prefix + v); ok {
 		return m
 	}
 	return v
@@ -127,7 +92,7 @@ func (p *page) FieldError(name string) string {
 }
 
 func (p *page) reason(field, r string) string {
-	if m, ok := p.msgs["reason."+r]; ok {
+	if m, ok := p.Message("reason." + r); ok {
 		return m
 	}
 	if field == "credit_code" { // "check character is 'X', expected 'Y'" and the like
