@@ -173,9 +173,6 @@ func (c *call) organizationShow() (any, error) {
 		if g.Packages, err = c.datasetsOf(cityhub.CatalogQuery{ProviderID: o.dept.ID}, dir); err != nil {
 			return nil, err
 		}
-		if g.Packages == nil {
-			g.Packages = []*Package{}
-		}
 	}
 	return g, nil
 }
@@ -199,9 +196,6 @@ func (c *call) groupShow() (any, error) {
 	if withDatasets {
 		if out.Packages, err = c.datasetsOf(cityhub.CatalogQuery{Domain: g.domain.Code}, dir); err != nil {
 			return nil, err
-		}
-		if out.Packages == nil {
-			out.Packages = []*Package{}
 		}
 	}
 	return out, nil
