@@ -435,7 +435,7 @@ func TestPackageSearchQueries(t *testing.T) {
 	}
 	for _, fq := range []string{"(tags:停车)", "name:x", "tags:停车 OR groups:traffic", "NOT", "tags:停车 OR", "OR tags:停车",
 		"license_id:(a OR b)", "-license_id:x", "tags:(停车 AND 收费)", "tags:(停车 收费)", "NOT 停车", "tags:(停车",
-		"-tags:停车 OR tags:收费", "-metadata_modified:[* TO *]",
+		"-tags:停车 OR tags:收费", "-metadata_modified:[* TO *]", "metadata_modified:[* TO NOW] OR metadata_modified:[2020-01-01 TO *]",
 		"metadata_created:[2020-01-01T00:00:00Z TO *]", "metadata_modified:[yesterday TO *]",
 		"metadata_modified:[2020-01-01 *]", "metadata_modified:[2020-01-01T00:00:00Z TO *", "tags:停*", `tags:"停车`, "tags:停车 tags:收费", "organization:"} {
 		f.get(t, "package_search", url.Values{"fq": {fq}}).failed(t, http.StatusBadRequest, "Search Query Error",

@@ -224,8 +224,9 @@ const setFields = "organization, owner_org, groups, tags, res_format, extras_upd
 
 // clause applies field:value to sp, or leaves out what matches it when
 // negated. inQ tells whether the clause came from q, where an unknown
-// field is taken as text. A value in parentheses is values joined by OR.
-func (c *call) clause(sp *spec, dir *directory, t token, inQ, negated bool) error {
+// field is taken as text. A value in parentheses is values joined by OR,
+// as are the values of or, clauses on the same field.
+func (c *call) clause(sp *spec, dir *directory, t token, inQ, negated bool, or ...token) error {
 	field := strings.TrimPrefix(t.field, "+")
 	if f, ok := strings.CutPrefix(field, "-"); ok {
 		field, negated = f, !negated
@@ -246,35 +247,33 @@ func (c *call) clause(sp *spec, dir *directory, t token, inQ, negated bool) erro
 	if v == "" {
 		return searchError("%s: no value", field)
 	}
-	if field == "metadata_modified" && !negated {
+	if field == "metadata_modified" {
+		if negated || len(or) > 0 {
+			return searchError("metadata_modified takes one range, neither negated nor joined by OR (%s)", t.raw)
+		}
 		return modifiedRange(sp, t)
 	}
-	values := []string{v}
-	if !t.quoted {
-		if strings.HasPrefix(v, "(") {
-			var err error
-			if values, err = orValues(t); err != nil {
-				return err
-			}
-		} else if strings.HasPrefix(v, "[") || strings.HasPrefix(v, "{") {
-			return searchError("range queries (%s) are supported on metadata_modified only", t.raw)
+	var values []string
+	for _, x := range append([]token{t}, or...) {
+		vals, err := tokenValues(x)
+		if err != nil {
+			return err
 		}
-		for _, x := range values {
-			if x != "*" && strings.ContainsAny(x, "*?") {
-				return searchError("wildcards in values (%s) are not supported", t.raw)
-			}
-		}
-		if len(values) == 1 && values[0] == "*" && !negated {
-			return nil // any value
-		}
+		values = append(values, vals...)
 	}
-	if _, _, ok := c.facetValues(dir, field, ""); ok {
-		var facet string
-		var union []string
-		for _, x := range values {
-			f, vals, _ := c.facetValues(dir, field, x)
-			facet, union = f, append(union, vals...)
+	if len(values) == 1 && values[0] == "*" && !t.quoted && !negated {
+		return nil // any value
+	}
+	var facet string
+	var union []string
+	for _, x := range values {
+		f, vals, ok := c.facetValues(dir, field, x)
+		if !ok {
+			break
 		}
+		facet, union = f, append(union, vals...)
+	}
+	if facet != "" {
 		if negated {
 			sp.exclude(facet, union)
 			return nil
@@ -313,6 +312,29 @@ func (c *call) clause(sp *spec, dir *directory, t token, inQ, negated bool) erro
 	case "site_id":
 	}
 	return nil
+}
+
+// tokenValues are the values of a clause: its value, or the values of a
+// group (a OR b); ranges and wildcards are refused.
+func tokenValues(t token) ([]string, error) {
+	values := []string{t.value}
+	if t.quoted {
+		return values, nil
+	}
+	if strings.HasPrefix(t.value, "(") {
+		var err error
+		if values, err = orValues(t); err != nil {
+			return nil, err
+		}
+	} else if strings.HasPrefix(t.value, "[") || strings.HasPrefix(t.value, "{") {
+		return nil, searchError("range queries (%s) are supported on metadata_modified only", t.raw)
+	}
+	for _, x := range values {
+		if x != "*" && strings.ContainsAny(x, "*?") {
+			return nil, searchError("wildcards in values (%s) are not supported", t.raw)
+		}
+	}
+	return values, nil
 }
 
 // orValues reads the values of field:(a OR b …).
@@ -428,20 +450,12 @@ func (c *call) parseFilter(sp *spec, dir *directory, fq string) error {
 		case len(group) == 1:
 			return c.clause(sp, dir, group[0], false, false)
 		}
-		// a OR b on one field: the values of one clause, (a OR b).
-		field, values := group[0].field, []string{}
-		for _, t := range group {
-			if t.field != field || strings.HasPrefix(t.field, "-") || t.quoted && strings.HasPrefix(t.value, "(") {
+		for _, t := range group[1:] {
+			if t.field != group[0].field || strings.HasPrefix(t.field, "-") {
 				return searchError("OR joins clauses on one field, without NOT (%s OR %s)", group[0].raw, t.raw)
 			}
-			v := t.value
-			if t.quoted {
-				v = strconv.Quote(v)
-			}
-			values = append(values, v)
 		}
-		return c.clause(sp, dir, token{field: field, value: "(" + strings.Join(values, " OR ") + ")",
-			raw: fq}, false, false)
+		return c.clause(sp, dir, group[0], false, false, group[1:]...)
 	}
 	for _, t := range toks {
 		if t.field == "" && !t.quoted {
